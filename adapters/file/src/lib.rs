@@ -1,0 +1,306 @@
+//! File-backed adapters: policy bundle directories, key files, and a JSONL inventory that
+//! implements the Inventory port (useful air-gapped, for exports of AWS Config, and for tests).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use seg_engine::bundle::BundleFiles;
+use seg_engine::dsse::KeyFile;
+use seg_engine::inventory::{parse_jsonl, InventoryItem, InventoryProblem};
+use seg_engine::model::{Asset, AssetRef, ConfigDoc, Scope};
+use seg_engine::ports::{AssetPage, InventoryPort, InventoryQuery, PageRequest, PortError};
+use seg_engine::time::Timestamp;
+
+/// Errors of the file adapters; each names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl FileError {
+    fn io(path: &Path, source: std::io::Error) -> FileError {
+        FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn category(&self) -> &'static str {
+        match self {
+            FileError::Io { .. } => "io",
+            FileError::Invalid { .. } => "invalid_input",
+        }
+    }
+}
+
+/// Read every file under a bundle directory (recursively) into memory.
+pub fn read_bundle_dir(dir: &Path) -> Result<BundleFiles, FileError> {
+    let meta = std::fs::metadata(dir).map_err(|e| FileError::io(dir, e))?;
+    if !meta.is_dir() {
+        return Err(FileError::Invalid {
+            path: dir.to_path_buf(),
+            message: "not a directory".into(),
+        });
+    }
+    let mut files = BundleFiles::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| FileError::io(&d, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| FileError::io(&d, e))?;
+            let path = entry.path();
+            let ty = entry.file_type().map_err(|e| FileError::io(&path, e))?;
+            if ty.is_dir() {
+                stack.push(path);
+            } else if ty.is_file() {
+                let rel = relative(dir, &path)?;
+                let bytes = std::fs::read(&path).map_err(|e| FileError::io(&path, e))?;
+                files.insert(&rel, bytes).map_err(|e| FileError::Invalid {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            } else {
+                return Err(FileError::Invalid {
+                    path,
+                    message: "not a regular file (symlinks are not followed)".into(),
+                });
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn relative(root: &Path, path: &Path) -> Result<String, FileError> {
+    let rel = path.strip_prefix(root).map_err(|_| FileError::Invalid {
+        path: path.to_path_buf(),
+        message: "outside the bundle".into(),
+    })?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    parts.map(|p| p.join("/")).ok_or_else(|| FileError::Invalid {
+        path: path.to_path_buf(),
+        message: "file name is not UTF-8".into(),
+    })
+}
+
+/// Write `CHECKSUMS` and `SIGNATURE` into a bundle directory.
+pub fn write_signature(dir: &Path, checksums: &str, signature: &str) -> Result<(), FileError> {
+    for (name, text) in [("CHECKSUMS", checksums), ("SIGNATURE", signature)] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| FileError::io(&p, e))?;
+    }
+    Ok(())
+}
+
+/// Read a key file (securesystemslib JSON form).
+pub fn read_key(path: &Path) -> Result<KeyFile, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError::io(path, e))?;
+    KeyFile::parse(&text).map_err(|e| FileError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// An inventory held in memory, loaded from JSONL.
+#[derive(Debug, Clone, Default)]
+pub struct JsonlInventory {
+    items: Vec<InventoryItem>,
+    by_urn: BTreeMap<String, usize>,
+    /// Lines that could not be used.
+    pub problems: Vec<InventoryProblem>,
+    /// Records of deleted resources, skipped.
+    pub deleted: usize,
+}
+
+impl JsonlInventory {
+    /// Parse JSONL text; problems are kept, never dropped.
+    pub fn from_text(text: &str) -> JsonlInventory {
+        let parsed = parse_jsonl(text);
+        let by_urn = parsed
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.asset.asset_ref.urn.clone(), i))
+            .collect();
+        JsonlInventory {
+            items: parsed.items,
+            by_urn,
+            problems: parsed.problems,
+            deleted: parsed.deleted,
+        }
+    }
+
+    pub fn from_path(path: &Path) -> Result<JsonlInventory, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| FileError::io(path, e))?;
+        Ok(JsonlInventory::from_text(&text))
+    }
+
+    pub fn items(&self) -> &[InventoryItem] {
+        &self.items
+    }
+
+    fn matches_scope(asset: &Asset, scope: &Scope) -> bool {
+        let region_ok = scope
+            .region
+            .as_deref()
+            .is_none_or(|r| asset.property_str("region") == Some(r));
+        let project_ok = scope.project.as_deref().is_none_or(|p| {
+            [
+                asset.property_str("account_id"),
+                asset.property_str("subscription_id"),
+                asset.property_str("project"),
+            ]
+            .contains(&Some(p))
+        });
+        region_ok && project_ok
+    }
+}
+
+const DEFAULT_PAGE: usize = 1000;
+
+impl InventoryPort for JsonlInventory {
+    fn list_assets(
+        &self,
+        scope: &Scope,
+        kinds: &[String],
+        since: Option<Timestamp>,
+        page: &PageRequest,
+    ) -> Result<AssetPage, PortError> {
+        let start = match &page.cursor {
+            None => 0,
+            Some(c) => c
+                .parse::<usize>()
+                .map_err(|_| PortError::Schema(format!("invalid cursor {c:?}")))?,
+        };
+        let limit = if page.limit == 0 { DEFAULT_PAGE } else { page.limit };
+        let mut assets = Vec::new();
+        let mut i = start;
+        while i < self.items.len() && assets.len() < limit {
+            let a = &self.items[i].asset;
+            if (kinds.is_empty() || kinds.contains(&a.kind))
+                && since.is_none_or(|s| a.discovered_at >= s)
+                && Self::matches_scope(a, scope)
+            {
+                assets.push(a.clone());
+            }
+            i += 1;
+        }
+        let next_cursor = (i < self.items.len()).then(|| i.to_string());
+        Ok(AssetPage { assets, next_cursor })
+    }
+
+    fn get_config(&self, asset: &AssetRef, _at: Option<Timestamp>) -> Result<ConfigDoc, PortError> {
+        self.by_urn
+            .get(&asset.urn)
+            .and_then(|i| self.items.get(*i))
+            .map(|it| it.config.clone())
+            .ok_or_else(|| PortError::NotFound(asset.urn.clone()))
+    }
+
+    fn search(&self, query: &InventoryQuery) -> Result<Vec<Asset>, PortError> {
+        Ok(self
+            .items
+            .iter()
+            .map(|it| &it.asset)
+            .filter(|a| query.kinds.is_empty() || query.kinds.contains(&a.kind))
+            .filter(|a| {
+                query
+                    .name_contains
+                    .as_deref()
+                    .is_none_or(|n| a.name.as_deref().is_some_and(|x| x.contains(n)))
+            })
+            .filter(|a| {
+                query
+                    .properties
+                    .iter()
+                    .all(|(k, v)| a.property_str(k) == Some(v.as_str()))
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ci(id: usize, kind: &str, region: &str) -> String {
+        format!(
+            r#"{{"accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00Z","resourceType":"{kind}","resourceId":"r{id}","awsRegion":"{region}","configuration":{{}}}}"#
+        )
+    }
+
+    #[test]
+    fn pages_cover_every_asset_once_with_stable_cursors() {
+        let text: String = (0..25)
+            .map(|i| ci(i, if i % 2 == 0 { "A" } else { "B" }, "us-east-1") + "\n")
+            .collect();
+        let inv = JsonlInventory::from_text(&text);
+        let mut seen = Vec::new();
+        let mut page = PageRequest {
+            cursor: None,
+            limit: 4,
+        };
+        loop {
+            let p = inv
+                .list_assets(&Scope::default(), &["A".to_string()], None, &page)
+                .unwrap();
+            assert!(p.assets.len() <= 4);
+            seen.extend(p.assets.into_iter().map(|a| a.asset_ref.urn));
+            match p.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 13);
+        let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), 13);
+        let cfg = inv.get_config(&AssetRef { urn: seen[0].clone() }, None).unwrap();
+        assert_eq!(cfg.asset.urn, seen[0]);
+        assert!(matches!(
+            inv.get_config(
+                &AssetRef {
+                    urn: "urn:asset:aws:x:y".into()
+                },
+                None
+            ),
+            Err(PortError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn scope_region_filters_and_search_matches_properties() {
+        let text = format!("{}\n{}\n", ci(1, "A", "us-east-1"), ci(2, "A", "eu-west-1"));
+        let inv = JsonlInventory::from_text(&text);
+        let scope = Scope {
+            region: Some("eu-west-1".into()),
+            ..Scope::default()
+        };
+        let p = inv
+            .list_assets(&scope, &[], None, &PageRequest::default())
+            .unwrap();
+        assert_eq!(p.assets.len(), 1);
+        let q = InventoryQuery {
+            properties: [("region".to_string(), "us-east-1".to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(inv.search(&q).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn bundle_dirs_are_read_with_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+        std::fs::write(dir.path().join("manifest.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("policies/a.rego"), "package a").unwrap();
+        let files = read_bundle_dir(dir.path()).unwrap();
+        assert_eq!(
+            files.paths().collect::<Vec<_>>(),
+            vec!["manifest.json", "policies/a.rego"]
+        );
+        let err = read_bundle_dir(&dir.path().join("nope")).unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+}

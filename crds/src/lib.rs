@@ -1,0 +1,1 @@
+//! Kubernetes API types of seg. The CustomResource definitions land with the operator core.

@@ -1,0 +1,315 @@
+//! Inventory records: parsing JSONL and normalizing provider shapes into [`Asset`] + [`ConfigDoc`].
+//!
+//! Supported record shapes, detected per line:
+//! - AWS Config configuration item (`resourceType`, `resourceId`, `accountId`, `awsRegion`,
+//!   `configurationItemCaptureTime`, `configuration`, ...);
+//! - Azure Resource Graph row (`id`, `type`, `subscriptionId`, `location`, `properties`);
+//! - GCP Cloud Asset Inventory asset (`name`, `assetType`, `resource`, `updateTime`).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::model::{Asset, AssetRef, ConfigDoc, PropertyValue, Provider};
+use crate::time::Timestamp;
+
+/// An asset and its configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InventoryItem {
+    pub asset: Asset,
+    pub config: ConfigDoc,
+}
+
+/// A line that could not be used, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryProblem {
+    /// 1-based line number.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Result of parsing an inventory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedInventory {
+    pub items: Vec<InventoryItem>,
+    pub problems: Vec<InventoryProblem>,
+    /// Records describing deleted resources (`configurationItemStatus` `ResourceDeleted...`).
+    pub deleted: usize,
+}
+
+/// Parse JSONL: one record per line; blank lines are ignored; every unusable line is reported.
+pub fn parse_jsonl(text: &str) -> ParsedInventory {
+    let mut out = ParsedInventory::default();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_str(trimmed) {
+            Ok(v) => v,
+            Err(e) => {
+                out.problems.push(InventoryProblem {
+                    line,
+                    reason: format!("not valid JSON: {e}"),
+                });
+                continue;
+            }
+        };
+        match normalize(value) {
+            Ok(Some(item)) => {
+                if seen.insert(item.asset.asset_ref.urn.clone()) {
+                    out.items.push(item);
+                } else {
+                    out.problems.push(InventoryProblem {
+                        line,
+                        reason: format!(
+                            "duplicate asset {} (an earlier line has the same one)",
+                            item.asset.asset_ref
+                        ),
+                    });
+                }
+            }
+            Ok(None) => out.deleted += 1,
+            Err(reason) => out.problems.push(InventoryProblem { line, reason }),
+        }
+    }
+    out
+}
+
+/// Normalize one record; `Ok(None)` for a deleted resource.
+pub fn normalize(value: Value) -> Result<Option<InventoryItem>, String> {
+    let Some(obj) = value.as_object() else {
+        return Err("record is not a JSON object".into());
+    };
+    if obj.contains_key("resourceType") || obj.contains_key("configurationItemCaptureTime") {
+        normalize_aws(value)
+    } else if obj.contains_key("assetType") {
+        normalize_gcp(value).map(Some)
+    } else if obj.contains_key("subscriptionId")
+        || obj
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("/subscriptions/"))
+    {
+        normalize_azure(value).map(Some)
+    } else {
+        Err("unknown record shape: expected an AWS Config configuration item (resourceType), an Azure Resource Graph row (subscriptionId) or a GCP Cloud Asset (assetType)".into())
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {
+    match v.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(format!("field {name} is empty")),
+        Some(other) => Err(format!("field {name} must be a string, got {}", type_name(other))),
+        None => Err(format!("field {name} is missing")),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn time_field(v: &Value, name: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(field(v, name)?).map_err(|e| format!("field {name}: {e}"))
+}
+
+fn prop(s: &str) -> PropertyValue {
+    PropertyValue::Str(s.to_string())
+}
+
+fn normalize_aws(value: Value) -> Result<Option<InventoryItem>, String> {
+    let status = value
+        .get("configurationItemStatus")
+        .and_then(Value::as_str)
+        .unwrap_or("OK");
+    let kind = field(&value, "resourceType")?.to_string();
+    let resource_id = field(&value, "resourceId")?.to_string();
+    let account = field(&value, "accountId")?.to_string();
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "field accountId {account:?} is not a 12-digit AWS account id"
+        ));
+    }
+    let region = field(&value, "awsRegion")?.to_string();
+    let captured = time_field(&value, "configurationItemCaptureTime")?;
+    if status.starts_with("ResourceDeleted") {
+        return Ok(None);
+    }
+    match value.get("configuration") {
+        Some(Value::Object(_)) | Some(Value::Null) | None => {}
+        Some(other) => {
+            return Err(format!(
+                "field configuration must be an object, got {}",
+                type_name(other)
+            ))
+        }
+    }
+    let asset_ref = AssetRef::new(Provider::Aws, &kind, &format!("{account}/{region}/{resource_id}"))
+        .map_err(|e| e.to_string())?;
+    let mut properties = std::collections::BTreeMap::new();
+    properties.insert("account_id".into(), prop(&account));
+    properties.insert("region".into(), prop(&region));
+    properties.insert("resource_id".into(), prop(&resource_id));
+    if let Some(arn) = value.get("arn").and_then(Value::as_str) {
+        properties.insert("arn".into(), prop(arn));
+    }
+    let name = value
+        .get("resourceName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let schema_version = format!(
+        "aws-config-ci/{}",
+        value.get("version").and_then(Value::as_str).unwrap_or("1.3")
+    );
+    Ok(Some(InventoryItem {
+        asset: Asset {
+            asset_ref: asset_ref.clone(),
+            kind,
+            provider: Provider::Aws,
+            name,
+            properties,
+            discovered_at: captured,
+        },
+        config: ConfigDoc {
+            asset: asset_ref,
+            captured_at: captured,
+            schema_version,
+            body: value,
+        },
+    }))
+}
+
+fn normalize_azure(value: Value) -> Result<InventoryItem, String> {
+    let id = field(&value, "id")?.to_string();
+    let kind = field(&value, "type")?.to_string();
+    let subscription = field(&value, "subscriptionId")?.to_string();
+    let captured = time_field(&value, "capturedAt")
+        .or_else(|_| time_field(&value, "changedTime"))
+        .map_err(|_| "field capturedAt is missing (RFC 3339 time the row was read)".to_string())?;
+    let asset_ref =
+        AssetRef::new(Provider::Azure, &kind, &id.to_ascii_lowercase()).map_err(|e| e.to_string())?;
+    let mut properties = std::collections::BTreeMap::new();
+    properties.insert("subscription_id".into(), prop(&subscription));
+    properties.insert("resource_id".into(), prop(&id));
+    if let Some(loc) = value.get("location").and_then(Value::as_str) {
+        properties.insert("region".into(), prop(loc));
+    }
+    let name = value.get("name").and_then(Value::as_str).map(str::to_string);
+    Ok(InventoryItem {
+        asset: Asset {
+            asset_ref: asset_ref.clone(),
+            kind,
+            provider: Provider::Azure,
+            name,
+            properties,
+            discovered_at: captured,
+        },
+        config: ConfigDoc {
+            asset: asset_ref,
+            captured_at: captured,
+            schema_version: "azure-resource-graph/2024-04-01".into(),
+            body: value,
+        },
+    })
+}
+
+fn normalize_gcp(value: Value) -> Result<InventoryItem, String> {
+    let name = field(&value, "name")?.to_string();
+    let kind = field(&value, "assetType")?.to_string();
+    let captured = time_field(&value, "updateTime")?;
+    let asset_ref =
+        AssetRef::new(Provider::Gcp, &kind, name.trim_start_matches("//")).map_err(|e| e.to_string())?;
+    let mut properties = std::collections::BTreeMap::new();
+    properties.insert("resource_id".into(), prop(&name));
+    if let Some(loc) = value.pointer("/resource/location").and_then(Value::as_str) {
+        properties.insert("region".into(), prop(loc));
+    }
+    if let Some(parent) = value.pointer("/ancestors/0").and_then(Value::as_str) {
+        properties.insert("project".into(), prop(parent));
+    }
+    let short = name.rsplit('/').next().map(str::to_string);
+    Ok(InventoryItem {
+        asset: Asset {
+            asset_ref: asset_ref.clone(),
+            kind,
+            provider: Provider::Gcp,
+            name: short,
+            properties,
+            discovered_at: captured,
+        },
+        config: ConfigDoc {
+            asset: asset_ref,
+            captured_at: captured,
+            schema_version: "gcp-cloudasset/v1".into(),
+            body: value,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CI: &str = r#"{"version":"1.3","accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00.000Z","configurationItemStatus":"OK","resourceType":"AWS::S3::Bucket","resourceId":"logs","resourceName":"logs","awsRegion":"us-east-1","arn":"arn:aws:s3:::logs","configuration":{"name":"logs"}}"#;
+
+    #[test]
+    fn aws_items_become_assets_with_urns() {
+        let p = parse_jsonl(CI);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let a = &p.items[0].asset;
+        assert_eq!(
+            a.asset_ref.urn,
+            "urn:asset:aws:aws.s3.bucket:111122223333/us-east-1/logs"
+        );
+        assert_eq!(a.kind, "AWS::S3::Bucket");
+        assert_eq!(a.property_str("arn"), Some("arn:aws:s3:::logs"));
+        assert_eq!(p.items[0].config.captured_at.to_rfc3339(), "2026-11-20T10:00:00Z");
+    }
+
+    #[test]
+    fn every_bad_line_is_reported_with_its_number_and_reason() {
+        let text = format!(
+            "{CI}\n\nnot json\n[1]\n{}\n{}\n{CI}\n{}\n",
+            CI.replace("\"111122223333\"", "\"12\""),
+            CI.replace(",\"resourceId\":\"logs\"", ""),
+            CI.replace("\"OK\"", "\"ResourceDeleted\"")
+                .replace("logs", "gone"),
+        );
+        let p = parse_jsonl(&text);
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.deleted, 1);
+        let got: Vec<(usize, bool)> = p
+            .problems
+            .iter()
+            .map(|x| (x.line, !x.reason.is_empty()))
+            .collect();
+        assert_eq!(got, vec![(3, true), (4, true), (5, true), (6, true), (7, true)]);
+        assert!(p.problems[0].reason.contains("not valid JSON"));
+        assert!(p.problems[2].reason.contains("accountId"));
+        assert!(p.problems[3].reason.contains("resourceId is missing"));
+        assert!(p.problems[4].reason.contains("duplicate"));
+    }
+
+    #[test]
+    fn azure_and_gcp_shapes_are_recognized() {
+        let az = r#"{"id":"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/Acct","name":"Acct","type":"microsoft.storage/storageaccounts","subscriptionId":"s1","location":"westeurope","capturedAt":"2026-11-20T10:00:00Z","properties":{}}"#;
+        let gcp = r#"{"name":"//storage.googleapis.com/b1","assetType":"storage.googleapis.com/Bucket","updateTime":"2026-11-20T10:00:00Z","ancestors":["projects/123"],"resource":{"location":"EU","data":{}}}"#;
+        let p = parse_jsonl(&format!("{az}\n{gcp}\n"));
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert_eq!(p.items[0].asset.provider, Provider::Azure);
+        assert_eq!(
+            p.items[1].asset.asset_ref.urn,
+            "urn:asset:gcp:storage.googleapis.com.bucket:storage.googleapis.com/b1"
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! Rego evaluation with regorus: one engine per bundle, cloned per worker.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::Value;
+use serde::Serialize;
+
+use crate::bundle::{BundleFiles, Manifest};
+use crate::error::EngineError;
+use crate::model::{CheckResult, ControlSpec, JsonMap};
+use crate::time::Timestamp;
+
+/// Which signatures a bundle must carry.
+#[derive(Debug, Clone)]
+pub enum Trust {
+    /// The bundle must verify against one of these keys.
+    Keys(Vec<VerifyingKey>),
+    /// Verify against these keys if possible, but load the bundle anyway when it does not verify.
+    AllowUnsigned(Vec<VerifyingKey>),
+}
+
+/// Whether the loaded bundle's signature verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SignatureStatus {
+    Verified { keyid: String },
+    Unverified { reason: String },
+}
+
+/// Options for [`CompiledBundle::load`].
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub trust: Trust,
+    /// Wall-clock limit of one evaluation of one control on one asset.
+    pub time_limit: Duration,
+    /// Only these controls (all when empty). Unknown ids are an error.
+    pub controls: Vec<String>,
+}
+
+impl LoadOptions {
+    pub fn new(trust: Trust) -> LoadOptions {
+        LoadOptions {
+            trust,
+            time_limit: Duration::from_millis(250),
+            controls: Vec::new(),
+        }
+    }
+}
+
+/// The decision of one control on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub result: CheckResult,
+    pub message: String,
+    /// Evidence stubs returned by the policy.
+    pub evidence: Vec<serde_json::Value>,
+}
+
+impl Decision {
+    pub fn error(message: impl Into<String>) -> Decision {
+        Decision {
+            result: CheckResult::Error,
+            message: message.into(),
+            evidence: Vec::new(),
+        }
+    }
+}
+
+/// A bundle verified, parsed and compiled, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledBundle {
+    pub manifest: Manifest,
+    /// The selected controls, in manifest order.
+    pub controls: Vec<ControlSpec>,
+    pub digest: String,
+    pub signature: SignatureStatus,
+    engine: regorus::Engine,
+    rules: Vec<String>,
+    by_kind: BTreeMap<String, Vec<usize>>,
+}
+
+impl CompiledBundle {
+    /// Verify, parse and compile a bundle.
+    pub fn load(files: &BundleFiles, opts: &LoadOptions) -> Result<CompiledBundle, EngineError> {
+        let signature = match &opts.trust {
+            Trust::Keys(keys) => SignatureStatus::Verified {
+                keyid: files.verify(keys)?.keyid,
+            },
+            Trust::AllowUnsigned(keys) => match files.verify(keys) {
+                Ok(v) => SignatureStatus::Verified { keyid: v.keyid },
+                Err(e) => SignatureStatus::Unverified {
+                    reason: e.to_string(),
+                },
+            },
+        };
+        let manifest = Manifest::parse(files)?;
+        let all_specs = manifest.control_specs();
+
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        engine.set_strict_builtin_errors(false);
+        let interval = NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN);
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: opts.time_limit,
+            check_interval: interval,
+        });
+
+        let mut controls = Vec::new();
+        let mut rules = Vec::new();
+        for spec in all_specs {
+            let path = format!("policies/{}.rego", spec.id);
+            let text = files.text(&path)?;
+            let package = engine
+                .add_policy(path.clone(), text.to_string())
+                .map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+            let expected = format!("data.{}", manifest.package_of(&spec.id));
+            if package != expected {
+                return Err(EngineError::PolicyLoad(format!(
+                    "{path}: package is {}, expected {}",
+                    package.trim_start_matches("data."),
+                    expected.trim_start_matches("data.")
+                )));
+            }
+            rules.push(format!("{expected}.decision"));
+            controls.push(spec);
+        }
+        let listed: Vec<String> = manifest.controls.iter().map(|c| c.policy_path()).collect();
+        if let Some((extra, _)) = files
+            .under("policies/", ".rego")
+            .find(|(p, _)| !listed.iter().any(|l| l == p))
+        {
+            return Err(EngineError::PolicyLoad(format!(
+                "{extra}: policy file has no control in manifest.json"
+            )));
+        }
+        for (path, bytes) in files.under("data/", ".json") {
+            let text =
+                std::str::from_utf8(bytes).map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+            let value =
+                Value::from_json_str(text).map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+            if value.as_object().is_err() {
+                return Err(EngineError::PolicyLoad(format!("{path}: must be a JSON object")));
+            }
+            engine
+                .add_data(value)
+                .map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+        }
+
+        // Evaluate once so that the engine is prepared before it is cloned per worker; the
+        // result is irrelevant (the input is empty).
+        if let Some(rule) = rules.first() {
+            engine.set_input(Value::new_object());
+            let _ = engine.eval_rule(rule.clone());
+        }
+        let mut bundle = CompiledBundle {
+            digest: files.digest(),
+            manifest,
+            controls,
+            signature,
+            engine,
+            rules,
+            by_kind: BTreeMap::new(),
+        };
+        if opts.controls.is_empty() {
+            bundle.index_kinds();
+        } else {
+            bundle.retain_controls(&opts.controls)?;
+        }
+        Ok(bundle)
+    }
+
+    fn index_kinds(&mut self) {
+        self.by_kind.clear();
+        for (i, c) in self.controls.iter().enumerate() {
+            for k in &c.target_kinds {
+                self.by_kind.entry(k.clone()).or_default().push(i);
+            }
+        }
+    }
+
+    /// Keep only the named controls (an unknown id is an error).
+    pub fn retain_controls(&mut self, ids: &[String]) -> Result<(), EngineError> {
+        if let Some(unknown) = ids.iter().find(|id| self.control_index(id).is_none()) {
+            return Err(EngineError::PolicyLoad(format!(
+                "control {unknown:?} is not in bundle {}",
+                self.manifest.id
+            )));
+        }
+        let keep: Vec<bool> = self.controls.iter().map(|c| ids.contains(&c.id)).collect();
+        let mut flags = keep.iter();
+        self.controls.retain(|_| flags.next().copied().unwrap_or(false));
+        let mut flags = keep.iter();
+        self.rules.retain(|_| flags.next().copied().unwrap_or(false));
+        self.index_kinds();
+        Ok(())
+    }
+
+    /// Indexes of the controls that target a resource kind.
+    pub fn controls_for_kind(&self, kind: &str) -> &[usize] {
+        self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn control_index(&self, id: &str) -> Option<usize> {
+        self.controls.iter().position(|c| c.id == id)
+    }
+
+    /// A worker-local evaluator (a clone of the prepared engine).
+    pub fn evaluator(&self) -> Evaluator<'_> {
+        Evaluator {
+            bundle: self,
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+/// Evaluates controls on resources; one per worker thread.
+#[derive(Debug)]
+pub struct Evaluator<'b> {
+    bundle: &'b CompiledBundle,
+    engine: regorus::Engine,
+}
+
+/// The JSON resource converted once for all the controls that evaluate it.
+#[derive(Debug, Clone)]
+pub struct PreparedResource(Value);
+
+impl PreparedResource {
+    pub fn new(resource: &serde_json::Value) -> PreparedResource {
+        PreparedResource(Value::from(resource.clone()))
+    }
+}
+
+impl Evaluator<'_> {
+    /// Evaluate control `index` on a resource. Never fails: problems become `error` decisions.
+    pub fn evaluate(
+        &mut self,
+        index: usize,
+        resource: &PreparedResource,
+        overrides: Option<&JsonMap>,
+        at: Timestamp,
+    ) -> Decision {
+        let (Some(spec), Some(rule)) = (self.bundle.controls.get(index), self.bundle.rules.get(index)) else {
+            return Decision::error(format!("no control at index {index}"));
+        };
+        let mut params = spec.inputs.clone();
+        if let Some(o) = overrides {
+            for (k, v) in o {
+                params.insert(k.clone(), v.clone());
+            }
+        }
+        let context = serde_json::json!({
+            "evaluation_time": at.to_rfc3339(),
+            "evaluation_time_ns": at.unix_nanos() as i64,
+            "bundle": self.bundle.manifest.id,
+            "control_id": spec.id,
+        });
+        let mut input = Value::new_object();
+        if let Ok(map) = input.as_object_mut() {
+            map.insert(Value::from("resource"), resource.0.clone());
+            map.insert(
+                Value::from("params"),
+                Value::from(serde_json::Value::Object(params)),
+            );
+            map.insert(Value::from("context"), Value::from(context));
+        }
+        self.engine.set_input(input);
+        match self.engine.eval_rule(rule.clone()) {
+            Ok(v) => parse_decision(&v),
+            Err(e) => Decision::error(format!("policy error: {}", first_line(&e.to_string()))),
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s);
+    line.chars().take(300).collect()
+}
+
+/// Check and convert the `decision` value of a policy.
+pub fn parse_decision(v: &Value) -> Decision {
+    if *v == Value::Undefined {
+        return Decision::error("policy produced no decision (decision is undefined for this resource)");
+    }
+    let json = match serde_json::to_value(v) {
+        Ok(j) => j,
+        Err(e) => return Decision::error(format!("decision is not JSON: {e}")),
+    };
+    let Some(obj) = json.as_object() else {
+        return Decision::error(format!("decision must be an object, got {json}"));
+    };
+    let result = match obj.get("result").and_then(|r| r.as_str()) {
+        Some(r) => match CheckResult::parse(r) {
+            Some(r) => r,
+            None => {
+                return Decision::error(format!(
+                    "decision.result {r:?} is not pass|warn|fail|error|not_applicable"
+                ))
+            }
+        },
+        None => return Decision::error("decision.result is missing or not a string"),
+    };
+    let message = match obj.get("message") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        None => String::new(),
+        Some(other) => return Decision::error(format!("decision.message must be a string, got {other}")),
+    };
+    let evidence = match obj.get("evidence") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::Array(items)) => items.clone(),
+        Some(other) => return Decision::error(format!("decision.evidence must be an array, got {other}")),
+    };
+    Decision {
+        result,
+        message,
+        evidence,
+    }
+}

@@ -1,0 +1,172 @@
+//! `seg bundle lint|test|sign|verify|keygen`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use seg_adapter_file::{read_bundle_dir, read_key, write_signature};
+use seg_engine::dsse::KeyFile;
+use seg_engine::lint::lint;
+use seg_engine::policy::{CompiledBundle, LoadOptions, SignatureStatus, Trust};
+use seg_engine::vectors;
+
+use crate::error::CliError;
+use crate::render::Table;
+use crate::{embedded, BundleCommand, TrustArgs};
+
+pub fn run(cmd: BundleCommand) -> Result<ExitCode, CliError> {
+    match cmd {
+        BundleCommand::Lint { dir } => lint_cmd(&dir),
+        BundleCommand::Test { dir, verbose } => test_cmd(&dir, verbose),
+        BundleCommand::Sign { dir, key } => sign_cmd(&dir, &key),
+        BundleCommand::Verify { dir, trust } => verify_cmd(&dir, &trust),
+        BundleCommand::Keygen { out } => keygen_cmd(&out),
+    }
+}
+
+/// The keys named with `--key`, or the development key.
+pub fn trusted_keys(args: &TrustArgs) -> Result<Vec<VerifyingKey>, CliError> {
+    if args.keys.is_empty() {
+        return Ok(vec![embedded::dev_key()?]);
+    }
+    args.keys
+        .iter()
+        .map(|p| Ok(read_key(p)?.verifying_key()?))
+        .collect()
+}
+
+fn dir_name(dir: &Path) -> Option<String> {
+    std::fs::canonicalize(dir)
+        .ok()?
+        .file_name()?
+        .to_str()
+        .map(str::to_string)
+}
+
+fn lint_cmd(dir: &Path) -> Result<ExitCode, CliError> {
+    let files = read_bundle_dir(dir)?;
+    let problems = lint(&files, dir_name(dir).as_deref());
+    for p in &problems {
+        eprintln!("{}: {p}", dir.display());
+    }
+    if problems.is_empty() {
+        println!("{}: ok", dir.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{} problem(s)", problems.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn test_cmd(dir: &Path, verbose: bool) -> Result<ExitCode, CliError> {
+    let files = read_bundle_dir(dir)?;
+    let bundle = CompiledBundle::load(
+        &files,
+        &LoadOptions::new(Trust::AllowUnsigned(vec![embedded::dev_key()?])),
+    )?;
+    let results = vectors::run(&bundle, &files)?;
+    let mut table = Table::new(&["control", "requirements", "cases", "passed", "failed"]);
+    let (mut total, mut failed) = (0usize, 0usize);
+    for (cv, spec) in results.iter().zip(&bundle.controls) {
+        let bad = cv.cases.len() - cv.passed();
+        total += cv.cases.len();
+        failed += bad;
+        table.row(vec![
+            cv.control.clone(),
+            spec.requirements.join(","),
+            cv.cases.len().to_string(),
+            cv.passed().to_string(),
+            bad.to_string(),
+        ]);
+    }
+    print!("{}", table.render());
+    for cv in &results {
+        for c in &cv.cases {
+            match &c.failure {
+                Some(f) => println!("FAIL {} / {}: {f}", c.control, c.case),
+                None if verbose => println!("ok   {} / {}: {} ({})", c.control, c.case, c.got, c.message),
+                None => {}
+            }
+        }
+    }
+    println!(
+        "bundle {} {}: {} controls, {} passed, {} failed",
+        bundle.manifest.id,
+        bundle.manifest.version,
+        results.len(),
+        total - failed,
+        failed
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn sign_cmd(dir: &Path, key: &Path) -> Result<ExitCode, CliError> {
+    let files = read_bundle_dir(dir)?;
+    let problems = lint(&files, dir_name(dir).as_deref());
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{}: {p}", dir.display());
+        }
+        return Err(CliError::Usage(format!(
+            "refusing to sign: {} lint problem(s)",
+            problems.len()
+        )));
+    }
+    let signing = read_key(key)?.signing_key()?;
+    let (checksums, signature) = files.sign(&signing)?;
+    write_signature(dir, &checksums, &signature)?;
+    println!(
+        "signed {} ({} files) with key {}",
+        dir.display(),
+        checksums.lines().count(),
+        seg_engine::dsse::key_id(&signing.verifying_key())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_cmd(dir: &Path, trust: &TrustArgs) -> Result<ExitCode, CliError> {
+    let files = read_bundle_dir(dir)?;
+    let keys = trusted_keys(trust)?;
+    let bundle = CompiledBundle::load(&files, &LoadOptions::new(Trust::Keys(keys)))?;
+    if let SignatureStatus::Verified { keyid } = &bundle.signature {
+        println!(
+            "{}: verified: bundle {} {} ({} controls), digest {}, signed by key {keyid}",
+            dir.display(),
+            bundle.manifest.id,
+            bundle.manifest.version,
+            bundle.controls.len(),
+            bundle.digest
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen_cmd(out: &Path) -> Result<ExitCode, CliError> {
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let private = out.with_extension("key");
+    let public = out.with_extension("pub");
+    for (path, file) in [
+        (&private, KeyFile::private(&key)),
+        (&public, KeyFile::public(&key.verifying_key())),
+    ] {
+        if path.exists() {
+            return Err(CliError::Usage(format!(
+                "{} exists; not overwriting a key",
+                path.display()
+            )));
+        }
+        let text = serde_json::to_string_pretty(&file).map_err(|e| CliError::Usage(e.to_string()))? + "\n";
+        std::fs::write(path, text).map_err(|e| CliError::io(path, e))?;
+    }
+    println!(
+        "wrote {} and {} (key id {})",
+        private.display(),
+        public.display(),
+        seg_engine::dsse::key_id(&key.verifying_key())
+    );
+    Ok(ExitCode::SUCCESS)
+}

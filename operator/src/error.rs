@@ -1,0 +1,24 @@
+//! Errors of the command line.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Engine(#[from] seg_engine::EngineError),
+    #[error(transparent)]
+    File(#[from] seg_adapter_file::FileError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> CliError {
+        CliError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
