@@ -6,8 +6,10 @@
 //! - Azure Resource Graph row (`id`, `type`, `subscriptionId`, `location`, `properties`);
 //! - GCP Cloud Asset Inventory asset (`name`, `assetType`, `resource`, `updateTime`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::model::{Asset, AssetRef, ConfigDoc, PropertyValue, Provider};
@@ -47,17 +49,7 @@ pub fn parse_jsonl(text: &str) -> ParsedInventory {
         if trimmed.is_empty() {
             continue;
         }
-        let value: Value = match serde_json::from_str(trimmed) {
-            Ok(v) => v,
-            Err(e) => {
-                out.problems.push(InventoryProblem {
-                    line,
-                    reason: format!("not valid JSON: {e}"),
-                });
-                continue;
-            }
-        };
-        match normalize(value) {
+        match normalize(trimmed) {
             Ok(Some(item)) => {
                 if seen.insert(item.asset.asset_ref.urn.clone()) {
                     out.items.push(item);
@@ -78,29 +70,74 @@ pub fn parse_jsonl(text: &str) -> ParsedInventory {
     out
 }
 
-/// Normalize one record; `Ok(None)` for a deleted resource.
-pub fn normalize(value: Value) -> Result<Option<InventoryItem>, String> {
-    let Some(obj) = value.as_object() else {
-        return Err("record is not a JSON object".into());
-    };
-    if obj.contains_key("resourceType") || obj.contains_key("configurationItemCaptureTime") {
-        normalize_aws(value)
-    } else if obj.contains_key("assetType") {
-        normalize_gcp(value).map(Some)
-    } else if obj.contains_key("subscriptionId")
-        || obj
-            .get("id")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.starts_with("/subscriptions/"))
+/// The fields of the three record shapes that identify an asset. Everything else stays in the
+/// raw text and is not materialized.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    // AWS Config configuration item
+    resource_type: Option<Value>,
+    resource_id: Option<Value>,
+    account_id: Option<Value>,
+    aws_region: Option<Value>,
+    configuration_item_capture_time: Option<Value>,
+    configuration_item_status: Option<Value>,
+    arn: Option<Value>,
+    resource_name: Option<Value>,
+    version: Option<Value>,
+    #[serde(borrow)]
+    configuration: Option<&'a RawValue>,
+    // Azure Resource Graph row
+    id: Option<Value>,
+    #[serde(rename = "type")]
+    azure_type: Option<Value>,
+    subscription_id: Option<Value>,
+    location: Option<Value>,
+    captured_at: Option<Value>,
+    changed_time: Option<Value>,
+    // GCP Cloud Asset Inventory asset
+    name: Option<Value>,
+    asset_type: Option<Value>,
+    update_time: Option<Value>,
+    ancestors: Option<Value>,
+    resource: Option<GcpResource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GcpResource {
+    location: Option<Value>,
+}
+
+/// Normalize one JSON record; `Ok(None)` for a deleted resource.
+pub fn normalize(text: &str) -> Result<Option<InventoryItem>, String> {
+    let trimmed = text.trim();
+    if !trimmed.starts_with('{') {
+        return match serde_json::from_str::<Value>(trimmed) {
+            Err(e) => Err(format!("not valid JSON: {e}")),
+            Ok(_) => Err("record is not a JSON object".into()),
+        };
+    }
+    let env: Envelope<'_> = serde_json::from_str(trimmed).map_err(|e| format!("not valid JSON: {e}"))?;
+    let body = RawValue::from_string(trimmed.to_string()).map_err(|e| format!("not valid JSON: {e}"))?;
+    if env.resource_type.is_some() || env.configuration_item_capture_time.is_some() {
+        normalize_aws(&env, body)
+    } else if env.asset_type.is_some() {
+        normalize_gcp(&env, body).map(Some)
+    } else if env.subscription_id.is_some()
+        || str_of(&env.id).is_some_and(|s| s.starts_with("/subscriptions/"))
     {
-        normalize_azure(value).map(Some)
+        normalize_azure(&env, body).map(Some)
     } else {
         Err("unknown record shape: expected an AWS Config configuration item (resourceType), an Azure Resource Graph row (subscriptionId) or a GCP Cloud Asset (assetType)".into())
     }
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {
-    match v.get(name) {
+fn str_of(v: &Option<Value>) -> Option<&str> {
+    v.as_ref().and_then(Value::as_str)
+}
+
+fn field<'a>(v: &'a Option<Value>, name: &str) -> Result<&'a str, String> {
+    match v {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         Some(Value::String(_)) => Err(format!("field {name} is empty")),
         Some(other) => Err(format!("field {name} must be a string, got {}", type_name(other))),
@@ -119,7 +156,7 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn time_field(v: &Value, name: &str) -> Result<Timestamp, String> {
+fn time_field(v: &Option<Value>, name: &str) -> Result<Timestamp, String> {
     Timestamp::parse(field(v, name)?).map_err(|e| format!("field {name}: {e}"))
 }
 
@@ -127,50 +164,41 @@ fn prop(s: &str) -> PropertyValue {
     PropertyValue::Str(s.to_string())
 }
 
-fn normalize_aws(value: Value) -> Result<Option<InventoryItem>, String> {
-    let status = value
-        .get("configurationItemStatus")
-        .and_then(Value::as_str)
-        .unwrap_or("OK");
-    let kind = field(&value, "resourceType")?.to_string();
-    let resource_id = field(&value, "resourceId")?.to_string();
-    let account = field(&value, "accountId")?.to_string();
+fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Option<InventoryItem>, String> {
+    let status = str_of(&env.configuration_item_status).unwrap_or("OK");
+    let kind = field(&env.resource_type, "resourceType")?.to_string();
+    let resource_id = field(&env.resource_id, "resourceId")?.to_string();
+    let account = field(&env.account_id, "accountId")?.to_string();
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
             "field accountId {account:?} is not a 12-digit AWS account id"
         ));
     }
-    let region = field(&value, "awsRegion")?.to_string();
-    let captured = time_field(&value, "configurationItemCaptureTime")?;
+    let region = field(&env.aws_region, "awsRegion")?.to_string();
+    let captured = time_field(
+        &env.configuration_item_capture_time,
+        "configurationItemCaptureTime",
+    )?;
     if status.starts_with("ResourceDeleted") {
         return Ok(None);
     }
-    match value.get("configuration") {
-        Some(Value::Object(_)) | Some(Value::Null) | None => {}
-        Some(other) => {
-            return Err(format!(
-                "field configuration must be an object, got {}",
-                type_name(other)
-            ))
+    if let Some(c) = env.configuration {
+        let t = c.get().trim_start();
+        if !(t.starts_with('{') || t.starts_with("null")) {
+            return Err("field configuration must be an object".into());
         }
     }
     let asset_ref = AssetRef::new(Provider::Aws, &kind, &format!("{account}/{region}/{resource_id}"))
         .map_err(|e| e.to_string())?;
-    let mut properties = std::collections::BTreeMap::new();
+    let mut properties = BTreeMap::new();
     properties.insert("account_id".into(), prop(&account));
     properties.insert("region".into(), prop(&region));
     properties.insert("resource_id".into(), prop(&resource_id));
-    if let Some(arn) = value.get("arn").and_then(Value::as_str) {
+    if let Some(arn) = str_of(&env.arn) {
         properties.insert("arn".into(), prop(arn));
     }
-    let name = value
-        .get("resourceName")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let schema_version = format!(
-        "aws-config-ci/{}",
-        value.get("version").and_then(Value::as_str).unwrap_or("1.3")
-    );
+    let name = str_of(&env.resource_name).map(str::to_string);
+    let schema_version = format!("aws-config-ci/{}", str_of(&env.version).unwrap_or("1.3"));
     Ok(Some(InventoryItem {
         asset: Asset {
             asset_ref: asset_ref.clone(),
@@ -184,27 +212,27 @@ fn normalize_aws(value: Value) -> Result<Option<InventoryItem>, String> {
             asset: asset_ref,
             captured_at: captured,
             schema_version,
-            body: value,
+            body,
         },
     }))
 }
 
-fn normalize_azure(value: Value) -> Result<InventoryItem, String> {
-    let id = field(&value, "id")?.to_string();
-    let kind = field(&value, "type")?.to_string();
-    let subscription = field(&value, "subscriptionId")?.to_string();
-    let captured = time_field(&value, "capturedAt")
-        .or_else(|_| time_field(&value, "changedTime"))
+fn normalize_azure(env: &Envelope<'_>, body: Box<RawValue>) -> Result<InventoryItem, String> {
+    let id = field(&env.id, "id")?.to_string();
+    let kind = field(&env.azure_type, "type")?.to_string();
+    let subscription = field(&env.subscription_id, "subscriptionId")?.to_string();
+    let captured = time_field(&env.captured_at, "capturedAt")
+        .or_else(|_| time_field(&env.changed_time, "changedTime"))
         .map_err(|_| "field capturedAt is missing (RFC 3339 time the row was read)".to_string())?;
     let asset_ref =
         AssetRef::new(Provider::Azure, &kind, &id.to_ascii_lowercase()).map_err(|e| e.to_string())?;
-    let mut properties = std::collections::BTreeMap::new();
+    let mut properties = BTreeMap::new();
     properties.insert("subscription_id".into(), prop(&subscription));
     properties.insert("resource_id".into(), prop(&id));
-    if let Some(loc) = value.get("location").and_then(Value::as_str) {
+    if let Some(loc) = str_of(&env.location) {
         properties.insert("region".into(), prop(loc));
     }
-    let name = value.get("name").and_then(Value::as_str).map(str::to_string);
+    let name = str_of(&env.name).map(str::to_string);
     Ok(InventoryItem {
         asset: Asset {
             asset_ref: asset_ref.clone(),
@@ -218,23 +246,28 @@ fn normalize_azure(value: Value) -> Result<InventoryItem, String> {
             asset: asset_ref,
             captured_at: captured,
             schema_version: "azure-resource-graph/2024-04-01".into(),
-            body: value,
+            body,
         },
     })
 }
 
-fn normalize_gcp(value: Value) -> Result<InventoryItem, String> {
-    let name = field(&value, "name")?.to_string();
-    let kind = field(&value, "assetType")?.to_string();
-    let captured = time_field(&value, "updateTime")?;
+fn normalize_gcp(env: &Envelope<'_>, body: Box<RawValue>) -> Result<InventoryItem, String> {
+    let name = field(&env.name, "name")?.to_string();
+    let kind = field(&env.asset_type, "assetType")?.to_string();
+    let captured = time_field(&env.update_time, "updateTime")?;
     let asset_ref =
         AssetRef::new(Provider::Gcp, &kind, name.trim_start_matches("//")).map_err(|e| e.to_string())?;
-    let mut properties = std::collections::BTreeMap::new();
+    let mut properties = BTreeMap::new();
     properties.insert("resource_id".into(), prop(&name));
-    if let Some(loc) = value.pointer("/resource/location").and_then(Value::as_str) {
+    if let Some(loc) = env.resource.as_ref().and_then(|r| str_of(&r.location)) {
         properties.insert("region".into(), prop(loc));
     }
-    if let Some(parent) = value.pointer("/ancestors/0").and_then(Value::as_str) {
+    if let Some(parent) = env
+        .ancestors
+        .as_ref()
+        .and_then(|a| a.get(0))
+        .and_then(Value::as_str)
+    {
         properties.insert("project".into(), prop(parent));
     }
     let short = name.rsplit('/').next().map(str::to_string);
@@ -251,7 +284,7 @@ fn normalize_gcp(value: Value) -> Result<InventoryItem, String> {
             asset: asset_ref,
             captured_at: captured,
             schema_version: "gcp-cloudasset/v1".into(),
-            body: value,
+            body,
         },
     })
 }

@@ -239,12 +239,32 @@ impl Asset {
 }
 
 /// Point-in-time configuration of an asset, normalized per provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The body is kept as the provider's JSON text, unparsed: an inventory of 100k items stays
+/// small, and the policy engine parses it straight into its own value type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigDoc {
     pub asset: AssetRef,
     pub captured_at: Timestamp,
     pub schema_version: String,
-    pub body: serde_json::Value,
+    pub body: Box<serde_json::value::RawValue>,
+}
+
+impl PartialEq for ConfigDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.asset == other.asset
+            && self.captured_at == other.captured_at
+            && self.schema_version == other.schema_version
+            && self.body.get() == other.body.get()
+    }
+}
+
+impl ConfigDoc {
+    /// The body parsed as JSON.
+    pub fn body_value(&self) -> Result<serde_json::Value, EngineError> {
+        serde_json::from_str(self.body.get())
+            .map_err(|e| EngineError::Schema(format!("{}: body: {e}", self.asset)))
+    }
 }
 
 /// A reference into another framework that a control also satisfies.

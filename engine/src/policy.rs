@@ -79,6 +79,10 @@ pub struct CompiledBundle {
     pub digest: String,
     pub signature: SignatureStatus,
     engine: regorus::Engine,
+    /// Policy sources and data documents, to build an independent engine per worker.
+    sources: Vec<(String, String)>,
+    data: Vec<Value>,
+    time_limit: Duration,
     rules: Vec<String>,
     by_kind: BTreeMap<String, Vec<usize>>,
 }
@@ -100,14 +104,9 @@ impl CompiledBundle {
         let manifest = Manifest::parse(files)?;
         let all_specs = manifest.control_specs();
 
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(false);
-        engine.set_strict_builtin_errors(false);
-        let interval = NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN);
-        engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: opts.time_limit,
-            check_interval: interval,
-        });
+        let mut engine = new_engine(opts.time_limit);
+        let mut sources = Vec::new();
+        let mut data = Vec::new();
 
         let mut controls = Vec::new();
         let mut rules = Vec::new();
@@ -117,6 +116,7 @@ impl CompiledBundle {
             let package = engine
                 .add_policy(path.clone(), text.to_string())
                 .map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+            sources.push((path.clone(), text.to_string()));
             let expected = format!("data.{}", manifest.package_of(&spec.id));
             if package != expected {
                 return Err(EngineError::PolicyLoad(format!(
@@ -146,22 +146,20 @@ impl CompiledBundle {
                 return Err(EngineError::PolicyLoad(format!("{path}: must be a JSON object")));
             }
             engine
-                .add_data(value)
+                .add_data(value.clone())
                 .map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+            data.push(value);
         }
 
-        // Evaluate once so that the engine is prepared before it is cloned per worker; the
-        // result is irrelevant (the input is empty).
-        if let Some(rule) = rules.first() {
-            engine.set_input(Value::new_object());
-            let _ = engine.eval_rule(rule.clone());
-        }
         let mut bundle = CompiledBundle {
             digest: files.digest(),
             manifest,
             controls,
             signature,
             engine,
+            sources,
+            data,
+            time_limit: opts.time_limit,
             rules,
             by_kind: BTreeMap::new(),
         };
@@ -208,13 +206,43 @@ impl CompiledBundle {
         self.controls.iter().position(|c| c.id == id)
     }
 
-    /// A worker-local evaluator (a clone of the prepared engine).
+    /// A worker-local evaluator.
+    ///
+    /// A clone of the compiled engine would share its syntax tree through atomically counted
+    /// pointers, and cores touching the same counters on every evaluation slow each other
+    /// down. Each worker therefore gets its own engine built from the (already validated)
+    /// sources, which costs milliseconds per bundle; it falls back to a clone if that fails.
     pub fn evaluator(&self) -> Evaluator<'_> {
-        Evaluator {
-            bundle: self,
-            engine: self.engine.clone(),
-        }
+        let engine = self.rebuild().unwrap_or_else(|_| self.engine.clone());
+        Evaluator { bundle: self, engine }
     }
+
+    fn rebuild(&self) -> Result<regorus::Engine, EngineError> {
+        let mut engine = new_engine(self.time_limit);
+        for (path, text) in &self.sources {
+            engine
+                .add_policy(path.clone(), text.clone())
+                .map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
+        }
+        for d in &self.data {
+            engine
+                .add_data(d.clone())
+                .map_err(|e| EngineError::PolicyLoad(e.to_string()))?;
+        }
+        Ok(engine)
+    }
+}
+
+fn new_engine(time_limit: Duration) -> regorus::Engine {
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(false);
+    engine.set_strict_builtin_errors(false);
+    let interval = NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN);
+    engine.set_execution_timer_config(ExecutionTimerConfig {
+        limit: time_limit,
+        check_interval: interval,
+    });
+    engine
 }
 
 /// Evaluates controls on resources; one per worker thread.
@@ -231,6 +259,13 @@ pub struct PreparedResource(Value);
 impl PreparedResource {
     pub fn new(resource: &serde_json::Value) -> PreparedResource {
         PreparedResource(Value::from(resource.clone()))
+    }
+
+    /// Parse JSON text straight into the policy engine's value type.
+    pub fn from_json(text: &str) -> Result<PreparedResource, EngineError> {
+        Value::from_json_str(text)
+            .map(PreparedResource)
+            .map_err(|e| EngineError::Schema(format!("resource is not valid JSON: {e}")))
     }
 }
 

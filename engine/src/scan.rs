@@ -10,7 +10,7 @@ use crate::model::{
     Asset, CheckResult, ControlSpec, EvalRequest, EvalResult, EvidencePointer, Finding, JsonMap, RunSummary,
     Scope, Severity, ValidationReport,
 };
-use crate::policy::{CompiledBundle, PreparedResource};
+use crate::policy::{CompiledBundle, Decision, PreparedResource};
 use crate::ports::{EvaluationPort, InventoryPort, PageRequest, PortError};
 use crate::time::Timestamp;
 
@@ -81,15 +81,18 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
                 if controls.is_empty() {
                     continue;
                 }
-                let resource = PreparedResource::new(&item.config.body);
+                let resource = PreparedResource::from_json(item.config.body.get());
                 let mut resource_hash: Option<String> = None;
                 for &ci in controls {
                     let spec = &bundle.controls[ci];
-                    let d = ev.evaluate(ci, &resource, opts.overrides.get(&spec.id), opts.evaluation_time);
+                    let d = match &resource {
+                        Ok(r) => ev.evaluate(ci, r, opts.overrides.get(&spec.id), opts.evaluation_time),
+                        Err(e) => Decision::error(e.to_string()),
+                    };
                     let mut evidence = Vec::with_capacity(d.evidence.len());
                     for stub in d.evidence {
                         let rh = resource_hash
-                            .get_or_insert_with(|| sha256_hex(canonical_json(&item.config.body).as_bytes()));
+                            .get_or_insert_with(|| sha256_hex(item.config.body.get().as_bytes()));
                         let body = serde_json::json!({
                             "control_id": spec.id,
                             "asset": item.asset.asset_ref.urn,

@@ -1,4 +1,5 @@
 //! The core end to end on a small fixture bundle: load, verify, vectors, scan, OCSF.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,0 +1,259 @@
+//! The `seg` binary against the repository's own bundle and demo inventory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn seg(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn bundle_dir() -> PathBuf {
+    repo().join("policy-bundles/cis-aws-foundations")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+const AT: &str = "2026-11-23T12:00:00Z";
+
+#[test]
+fn demo_prints_passes_and_failures_and_writes_ocsf() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = seg(&["scan", "--demo", "--at", AT], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("signature verified"), "{stdout}");
+    let total = stdout.lines().find(|l| l.starts_with("total:")).unwrap();
+    let count = |word: &str| -> u64 {
+        total
+            .split(',')
+            .find(|p| p.contains(word))
+            .unwrap()
+            .split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .unwrap()
+    };
+    assert!(count("pass") > 0 && count("fail") > 0, "{total}");
+    assert_eq!(count("error"), 0, "{stdout}");
+    let ocsf = std::fs::read_to_string(dir.path().join("seg-demo.ocsf.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = ocsf.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        events.len() as u64,
+        count("pass") + count("fail") + count("warn") + count("error") + count("not applicable")
+    );
+    assert!(events
+        .iter()
+        .all(|e| e["class_uid"] == 2003 && e["metadata"]["version"] == "1.8.0"));
+}
+
+#[test]
+fn every_control_has_a_pass_and_a_fail_in_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = seg(
+        &[
+            "scan", "--demo", "--at", AT, "--format", "json", "--output", "r.json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    for control in report["run"]["controls"].as_array().unwrap() {
+        let results: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["control_id"] == *control)
+            .map(|f| f["result"].as_str().unwrap())
+            .collect();
+        assert!(
+            results.contains(&"pass") && results.contains(&"fail"),
+            "{control}: {results:?}"
+        );
+    }
+}
+
+#[test]
+fn ocsf_output_is_byte_identical_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = repo().join("operator/demo/aws-demo-account.jsonl");
+    let b = bundle_dir();
+    for (name, workers) in [("a.jsonl", "1"), ("b.jsonl", "2")] {
+        let out = seg(
+            &[
+                "scan",
+                "--bundle",
+                b.to_str().unwrap(),
+                "--inventory",
+                inv.to_str().unwrap(),
+                "--format",
+                "ocsf",
+                "--at",
+                AT,
+                "--workers",
+                workers,
+                "--output",
+                name,
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let a = std::fs::read(dir.path().join("a.jsonl")).unwrap();
+    assert!(!a.is_empty());
+    assert_eq!(a, std::fs::read(dir.path().join("b.jsonl")).unwrap());
+}
+
+#[test]
+fn the_shipped_bundle_verifies_and_a_tampered_copy_fails_naming_the_file() {
+    let ok = seg(&["bundle", "verify", bundle_dir().to_str().unwrap()], &repo());
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("cis-aws-foundations");
+    copy_dir(&bundle_dir(), &copy);
+    let victim = std::fs::read_dir(copy.join("policies"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let rel = format!("policies/{}", victim.file_name().unwrap().to_str().unwrap());
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x20;
+    std::fs::write(&victim, bytes).unwrap();
+
+    let verify = seg(&["bundle", "verify", copy.to_str().unwrap()], dir.path());
+    assert!(!verify.status.success());
+    assert!(text(&verify.stderr).contains(&rel), "{}", text(&verify.stderr));
+
+    let inv = repo().join("operator/demo/aws-demo-account.jsonl");
+    let scan = seg(
+        &[
+            "scan",
+            "--bundle",
+            copy.to_str().unwrap(),
+            "--inventory",
+            inv.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(!scan.status.success());
+    assert!(text(&scan.stderr).contains(&rel), "{}", text(&scan.stderr));
+
+    let forced = seg(
+        &[
+            "scan",
+            "--bundle",
+            copy.to_str().unwrap(),
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--allow-unsigned",
+            "--at",
+            AT,
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&forced.stderr).contains("not verified"),
+        "{}",
+        text(&forced.stderr)
+    );
+}
+
+#[test]
+fn malformed_inventory_lines_are_reported_counted_and_make_the_run_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(repo().join("operator/demo/aws-demo-account.jsonl")).unwrap();
+    let mut lines: Vec<String> = demo.lines().map(String::from).collect();
+    lines.insert(2, "{not json".into());
+    lines.insert(5, r#"{"resourceType":"AWS::S3::Bucket"}"#.into());
+    std::fs::write(dir.path().join("inv.jsonl"), lines.join("\n")).unwrap();
+    let out = seg(
+        &[
+            "scan",
+            "--bundle",
+            bundle_dir().to_str().unwrap(),
+            "--inventory",
+            "inv.jsonl",
+            "--format",
+            "json",
+            "--at",
+            AT,
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("inv.jsonl:3: skipped: not valid JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("inv.jsonl:6: skipped: field resourceId is missing"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["run"]["counts"]["invalid_inventory_lines"], 2);
+    assert_eq!(report["inventory_problems"][0]["line"], 3);
+}
+
+#[test]
+fn sign_then_verify_with_a_fresh_key_and_reject_the_dev_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("cis-aws-foundations");
+    copy_dir(&bundle_dir(), &copy);
+    assert!(seg(&["bundle", "keygen", "--out", "k"], dir.path())
+        .status
+        .success());
+    let signed = seg(
+        &["bundle", "sign", copy.to_str().unwrap(), "--key", "k.key"],
+        dir.path(),
+    );
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    assert!(seg(
+        &["bundle", "verify", copy.to_str().unwrap(), "--key", "k.pub"],
+        dir.path()
+    )
+    .status
+    .success());
+    let dev = seg(&["bundle", "verify", copy.to_str().unwrap()], dir.path());
+    assert!(!dev.status.success());
+    assert!(text(&dev.stderr).contains("trusted"), "{}", text(&dev.stderr));
+}
+
+#[test]
+fn bundle_test_runs_every_vector_of_the_shipped_bundle() {
+    let out = seg(&["bundle", "test", bundle_dir().to_str().unwrap()], &repo());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    let lint = seg(&["bundle", "lint", bundle_dir().to_str().unwrap()], &repo());
+    assert!(lint.status.success(), "{}", text(&lint.stderr));
+}
