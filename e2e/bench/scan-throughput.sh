@@ -17,13 +17,14 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release -q -p seg
-opa="$(bash policy-bundles/scripts/install-opa.sh "${OPA_VERSION:-v1.10.1}")"
+opa="$(bash policy-bundles/scripts/install-opa.sh "${OPA_VERSION:-v1.22.2}")"
 python3 e2e/bench/bench.py generate --bundle "$bundle" --demo operator/demo/aws-demo-account.jsonl --count "$count" --out "$work/inv.jsonl"
 
 /usr/bin/time -f '%e %M %P' -o "$work/seg.time" \
   target/release/seg scan --bundle "$bundle" --inventory "$work/inv.jsonl" --format ocsf --output "$work/out.ocsf.jsonl" \
-  --at "$at" 2> "$work/seg.err" || { cat "$work/seg.err"; exit 1; }
-target/release/seg scan --bundle "$bundle" --inventory "$work/inv.jsonl" --format json --output "$work/out.json" --at "$at" 2>/dev/null
+  --at "$at" 2> "$work/seg.err" || [ "$?" -eq 3 ] || { cat "$work/seg.err"; exit 1; }
+# Exit status 3 means "incomplete": some synthetic items make some policies return `error`.
+target/release/seg scan --bundle "$bundle" --inventory "$work/inv.jsonl" --format json --output "$work/out.json" --at "$at" 2>/dev/null || [ "$?" -eq 3 ]
 read -r seg_wall seg_rss_kb seg_cpu < "$work/seg.time"
 seg_counts="$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["run"]["counts"]; print(json.dumps({k: c[k] for k in ("pass","fail","warn","error","not_applicable")}, sort_keys=True)); print(c["evaluations"])' "$work/out.json")"
 seg_eval="$(echo "$seg_counts" | tail -1)"
@@ -40,7 +41,7 @@ echo "seg counts: $seg_res"
 echo "opa counts: $opa_res"
 same=yes
 [ "$seg_res" = "$opa_res" ] || same="NO (policies disagree between regorus and OPA)"
-ratio="$(python3 -c "print(f'{($opa_eval/$opa_wall)/($seg_eval/$seg_wall):.2f}' if False else f'{($seg_eval/$seg_wall)/($opa_eval/$opa_wall):.2f}')")"
+ratio="$(python3 -c "print(f'{($seg_eval/$seg_wall)/($opa_eval/$opa_wall):.2f}')")"
 cat <<TABLE
 
 | measure | seg (regorus) | OPA $("$opa" version | awk '/^Version/{print $2}') |
