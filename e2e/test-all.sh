@@ -171,6 +171,21 @@ done
 echo "policy bundles verified and tested: $bundles"
 end_phase
 
+# The same vectors through OPA: the policies must mean the same under both engines.
+begin_phase "opa side-by-side"
+for manifest in policy-bundles/*/manifest.json; do
+    [ -e "$manifest" ] || continue
+    bash policy-bundles/scripts/opa-vectors.sh "$(dirname "$manifest")"
+done
+end_phase
+
+# Every OCSF event we emit must validate against the OCSF 1.8.0 schema of its class.
+begin_phase "ocsf schema"
+ocsf_out="$RUN_DIR/demo.ocsf.jsonl"
+"$SEG_BIN" scan --demo --format ocsf --output "$ocsf_out" --at 2026-11-23T12:00:00Z
+"$SEG_E2E_VENV/bin/python" e2e/ocsf/validate_ocsf.py "$ocsf_out"
+end_phase
+
 # --- no stray processes --------------------------------------------------------------------------
 begin_phase "stray processes"
 started=0

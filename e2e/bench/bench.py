@@ -39,7 +39,9 @@ def templates(bundle: Path, demo: Path) -> list[dict]:
             if case["expect"] in ("pass", "fail") and not case.get("params"):
                 out.append(case["resource"])
     kinds = set(manifest["target_kinds"])
-    return [t for t in out if t.get("resourceType") in kinds]
+    # Deleted items are skipped by seg (and would be evaluated by the OPA wrapper): leave them out.
+    return [t for t in out if t.get("resourceType") in kinds
+            and not str(t.get("configurationItemStatus", "")).startswith("ResourceDeleted")]
 
 
 ENVELOPE = {
@@ -92,8 +94,8 @@ def wrapper(manifest: dict) -> str:
         ctx = '{"evaluation_time": input.context.evaluation_time, "evaluation_time_ns": input.context.evaluation_time_ns, ' \
               f'"bundle": "{manifest["id"]}", "control_id": "{c["id"]}"}}'
         lines.append(
-            f'decide("{c["id"]}", item) := data.seg.{bid}.{pkg}.decision with input as '
-            f'{{"resource": item, "params": {json.dumps(c.get("inputs", {}))}, "context": {ctx}}}'
+            f'decide("{c["id"]}", item) := d if {{\n\td := data.seg.{bid}.{pkg}.decision with input as '
+            f'{{"resource": item, "params": {json.dumps(c.get("inputs", {}))}, "context": {ctx}}}\n}}'
         )
     return "\n".join(lines) + "\n"
 

@@ -25,7 +25,7 @@ python3 e2e/bench/bench.py generate --bundle "$bundle" --demo operator/demo/aws-
   --at "$at" 2> "$work/seg.err" || [ "$?" -eq 3 ] || { cat "$work/seg.err"; exit 1; }
 # Exit status 3 means "incomplete": some synthetic items make some policies return `error`.
 target/release/seg scan --bundle "$bundle" --inventory "$work/inv.jsonl" --format json --output "$work/out.json" --at "$at" 2>/dev/null || [ "$?" -eq 3 ]
-read -r seg_wall seg_rss_kb seg_cpu < "$work/seg.time"
+read -r seg_wall seg_rss_kb seg_cpu < <(tail -n 1 "$work/seg.time")
 seg_counts="$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["run"]["counts"]; print(json.dumps({k: c[k] for k in ("pass","fail","warn","error","not_applicable")}, sort_keys=True)); print(c["evaluations"])' "$work/out.json")"
 seg_eval="$(echo "$seg_counts" | tail -1)"
 seg_res="$(echo "$seg_counts" | head -1)"

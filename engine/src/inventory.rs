@@ -39,17 +39,37 @@ pub struct ParsedInventory {
     pub deleted: usize,
 }
 
+/// A line number and what became of that line.
+type LineOutcome = (usize, Result<Option<InventoryItem>, String>);
+
 /// Parse JSONL: one record per line; blank lines are ignored; every unusable line is reported.
-pub fn parse_jsonl(text: &str) -> ParsedInventory {
+/// Lines are parsed on `workers` threads; the result does not depend on their number.
+pub fn parse_jsonl_parallel(text: &str, workers: usize) -> ParsedInventory {
+    let lines: Vec<&str> = text.lines().collect();
+    let chunk = lines.len().div_ceil(workers.max(1)).max(1);
+    let parsed: Vec<Vec<LineOutcome>> = std::thread::scope(|s| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .filter(|(_, l)| !l.trim().is_empty())
+                        .map(|(i, l)| (c * chunk + i + 1, normalize(l)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
     let mut out = ParsedInventory::default();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        match normalize(trimmed) {
+    for (line, r) in parsed.into_iter().flatten() {
+        match r {
             Ok(Some(item)) => {
                 if seen.insert(item.asset.asset_ref.urn.clone()) {
                     out.items.push(item);
@@ -68,6 +88,11 @@ pub fn parse_jsonl(text: &str) -> ParsedInventory {
         }
     }
     out
+}
+
+/// [`parse_jsonl_parallel`] on one thread.
+pub fn parse_jsonl(text: &str) -> ParsedInventory {
+    parse_jsonl_parallel(text, 1)
 }
 
 /// The fields of the three record shapes that identify an asset. Everything else stays in the

@@ -66,7 +66,7 @@ pub fn compliance_finding(
     finding: &Finding,
     control: &ControlSpec,
     asset: Option<&Asset>,
-    evidence: &[(String, Option<&Value>)],
+    evidence: &[(String, Option<Value>)],
     run_id: &str,
     producer: &Producer,
 ) -> Value {
@@ -121,13 +121,15 @@ pub fn compliance_finding(
             let mut e = Map::new();
             e.insert("uid".into(), json!(hash));
             let name = body
+                .as_ref()
                 .and_then(|b| b.pointer("/stub/path"))
                 .and_then(Value::as_str)
                 .unwrap_or("evidence");
             e.insert("name".into(), json!(name));
             e.insert(
                 "data".into(),
-                body.map(|b| b.get("stub").cloned().unwrap_or(Value::Null))
+                body.as_ref()
+                    .map(|b| b.get("stub").cloned().unwrap_or(Value::Null))
                     .unwrap_or(json!({ "sha256": hash })),
             );
             Value::Object(e)
@@ -214,17 +216,28 @@ pub fn compliance_finding(
     Value::Object(ev)
 }
 
-/// Every finding of a report as one OCSF event per line, in the report's (deterministic) order.
-pub fn to_jsonl(report: &ScanReport, controls: &[ControlSpec], producer: &Producer) -> String {
+/// One event per finding of a report, as JSON lines, in the report's (deterministic) order.
+fn render(
+    report: &ScanReport,
+    controls: &[ControlSpec],
+    producer: &Producer,
+    findings: &[crate::model::Finding],
+) -> String {
     let mut out = String::new();
-    for f in &report.eval.findings {
+    for f in findings {
         let Some(control) = controls.iter().find(|c| c.id == f.control_id) else {
             continue;
         };
-        let evidence: Vec<(String, Option<&Value>)> = f
+        let evidence: Vec<(String, Option<Value>)> = f
             .evidence
             .iter()
-            .map(|p| (p.hash.clone(), report.evidence_bodies.get(&p.hash)))
+            .map(|p| {
+                let body = report
+                    .evidence_bodies
+                    .get(&p.hash)
+                    .and_then(|t| serde_json::from_str(t).ok());
+                (p.hash.clone(), body)
+            })
             .collect();
         let event = compliance_finding(
             f,
@@ -238,4 +251,39 @@ pub fn to_jsonl(report: &ScanReport, controls: &[ControlSpec], producer: &Produc
         out.push('\n');
     }
     out
+}
+
+/// Write every finding of a report as OCSF JSONL to `out`, rendering on `workers` threads in
+/// chunks that are written in order: the bytes do not depend on the number of workers.
+pub fn write_jsonl(
+    report: &ScanReport,
+    controls: &[ControlSpec],
+    producer: &Producer,
+    workers: usize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    const CHUNK: usize = 2048;
+    let findings = &report.eval.findings;
+    let workers = workers.max(1);
+    for group in findings.chunks(CHUNK * workers) {
+        let parts: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = group
+                .chunks(CHUNK)
+                .map(|c| s.spawn(move || render(report, controls, producer, c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for p in parts {
+            out.write_all(p.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Every finding of a report as OCSF JSONL in one string (single-threaded).
+pub fn to_jsonl(report: &ScanReport, controls: &[ControlSpec], producer: &Producer) -> String {
+    render(report, controls, producer, &report.eval.findings)
 }

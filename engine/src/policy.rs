@@ -223,7 +223,12 @@ impl CompiledBundle {
     pub fn evaluator(&self) -> Evaluator<'_> {
         let mut engine = self.rebuild().unwrap_or_else(|_| self.engine.clone());
         let vms = compile_vms(&mut engine, &self.rules, &self.vm_allowed, self.time_limit);
-        Evaluator { bundle: self, engine, vms }
+        Evaluator {
+            bundle: self,
+            engine,
+            vms,
+            inputs: Vec::new(),
+        }
     }
 
     /// Number of controls evaluated by compiled programs (the rest use the interpreter).
@@ -242,11 +247,19 @@ impl CompiledBundle {
     fn gate_vm_on_vectors(&mut self, files: &BundleFiles) {
         self.vm_allowed = vec![true; self.rules.len()];
         let mut vm = self.evaluator();
-        let mut interp = Evaluator { bundle: self, engine: vm.engine.clone(), vms: Vec::new() };
+        let mut interp = Evaluator {
+            bundle: self,
+            engine: vm.engine.clone(),
+            vms: Vec::new(),
+            inputs: Vec::new(),
+        };
         let mut allowed = vec![false; self.rules.len()];
         for (index, spec) in self.controls.iter().enumerate() {
             let path = format!("tests/{}.json", spec.id);
-            let Ok(file) = files.text(&path).and_then(|t| crate::vectors::parse_vector_file(&path, t)) else {
+            let Ok(file) = files
+                .text(&path)
+                .and_then(|t| crate::vectors::parse_vector_file(&path, t))
+            else {
                 continue;
             };
             if vm.vms.get(index).is_none_or(Option::is_none) {
@@ -261,7 +274,8 @@ impl CompiledBundle {
                         .or_else(|| Timestamp::parse(crate::vectors::DEFAULT_CASE_TIME).ok());
                     let Some(at) = at else { return false };
                     let r = PreparedResource::new(&case.resource);
-                    vm.evaluate(index, &r, Some(&case.params), at) == interp.evaluate(index, &r, Some(&case.params), at)
+                    vm.evaluate(index, &r, Some(&case.params), at)
+                        == interp.evaluate(index, &r, Some(&case.params), at)
                 });
         }
         drop(vm);
@@ -306,6 +320,7 @@ fn compile_vms(
     allowed: &[bool],
     time_limit: Duration,
 ) -> Vec<Option<RegoVM>> {
+    let data = engine.get_data();
     rules
         .iter()
         .zip(allowed)
@@ -313,12 +328,18 @@ fn compile_vms(
             if !allowed {
                 return None;
             }
-            let compiled = engine.compile_with_entrypoint(&regorus::Rc::from(rule.as_str())).ok()?;
+            let compiled = engine
+                .compile_with_entrypoint(&regorus::Rc::from(rule.as_str()))
+                .ok()?;
             let program = Compiler::compile_from_policy(&compiled, &[rule.as_str()]).ok()?;
             let mut vm = RegoVM::new();
             vm.load_program(program);
+            vm.set_data(data.clone()).ok()?;
             let interval = NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN);
-            vm.set_execution_timer_config(Some(ExecutionTimerConfig { limit: time_limit, check_interval: interval }));
+            vm.set_execution_timer_config(Some(ExecutionTimerConfig {
+                limit: time_limit,
+                check_interval: interval,
+            }));
             Some(vm)
         })
         .collect()
@@ -329,6 +350,8 @@ pub struct Evaluator<'b> {
     bundle: &'b CompiledBundle,
     engine: regorus::Engine,
     vms: Vec<Option<RegoVM>>,
+    /// Per control: the `params` and `context` input values for the last evaluation time.
+    inputs: Vec<Option<(Timestamp, Value, Value)>>,
 }
 
 impl std::fmt::Debug for Evaluator<'_> {
@@ -369,26 +392,41 @@ impl Evaluator<'_> {
         let (Some(spec), Some(rule)) = (self.bundle.controls.get(index), self.bundle.rules.get(index)) else {
             return Decision::error(format!("no control at index {index}"));
         };
-        let mut params = spec.inputs.clone();
-        if let Some(o) = overrides {
-            for (k, v) in o {
-                params.insert(k.clone(), v.clone());
+        let no_overrides = overrides.is_none_or(|o| o.is_empty());
+        let cached = match self.inputs.get(index) {
+            Some(Some((t, p, c))) if no_overrides && *t == at => Some((p.clone(), c.clone())),
+            _ => None,
+        };
+        let (params, context) = match cached {
+            Some(pc) => pc,
+            None => {
+                let mut params = spec.inputs.clone();
+                if let Some(o) = overrides {
+                    for (k, v) in o {
+                        params.insert(k.clone(), v.clone());
+                    }
+                }
+                let context = Value::from(serde_json::json!({
+                    "evaluation_time": at.to_rfc3339(),
+                    "evaluation_time_ns": at.unix_nanos() as i64,
+                    "bundle": self.bundle.manifest.id,
+                    "control_id": spec.id,
+                }));
+                let params = Value::from(serde_json::Value::Object(params));
+                if no_overrides {
+                    if self.inputs.len() <= index {
+                        self.inputs.resize(index + 1, None);
+                    }
+                    self.inputs[index] = Some((at, params.clone(), context.clone()));
+                }
+                (params, context)
             }
-        }
-        let context = serde_json::json!({
-            "evaluation_time": at.to_rfc3339(),
-            "evaluation_time_ns": at.unix_nanos() as i64,
-            "bundle": self.bundle.manifest.id,
-            "control_id": spec.id,
-        });
+        };
         let mut input = Value::new_object();
         if let Ok(map) = input.as_object_mut() {
             map.insert(Value::from("resource"), resource.0.clone());
-            map.insert(
-                Value::from("params"),
-                Value::from(serde_json::Value::Object(params)),
-            );
-            map.insert(Value::from("context"), Value::from(context));
+            map.insert(Value::from("params"), params);
+            map.insert(Value::from("context"), context);
         }
         if let Some(Some(vm)) = self.vms.get_mut(index) {
             vm.set_input(input);

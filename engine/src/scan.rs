@@ -45,8 +45,8 @@ impl ScanOptions {
 pub struct ScanReport {
     /// Run summary, one finding per (control, asset) evaluated, evidence pointers.
     pub eval: EvalResult,
-    /// Evidence bodies by pointer hash.
-    pub evidence_bodies: BTreeMap<String, serde_json::Value>,
+    /// Evidence bodies (canonical JSON text) by pointer hash.
+    pub evidence_bodies: BTreeMap<String, Box<str>>,
     /// The assets evaluated, by URN.
     pub assets: BTreeMap<String, Asset>,
 }
@@ -60,7 +60,7 @@ impl ScanReport {
 struct Produced {
     control: usize,
     finding: Finding,
-    evidence: Vec<(EvidencePointer, serde_json::Value)>,
+    evidence: Vec<(EvidencePointer, Box<str>)>,
 }
 
 /// Evaluate the bundle's controls over the items.
@@ -100,14 +100,15 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
                             "resource_sha256": rh,
                             "stub": stub,
                         });
-                        let hash = format!("sha256:{}", sha256_hex(canonical_json(&body).as_bytes()));
+                        let text = canonical_json(&body);
+                        let hash = format!("sha256:{}", sha256_hex(text.as_bytes()));
                         evidence.push((
                             EvidencePointer {
                                 hash,
                                 uri: None,
                                 media_type: EVIDENCE_MEDIA_TYPE.into(),
                             },
-                            body,
+                            text.into_boxed_str(),
                         ));
                     }
                     let fp = fingerprint(&spec.benchmark, &spec.id, &item.asset.asset_ref.urn);

@@ -111,61 +111,73 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         .counts
         .insert("inventory_records".into(), inventory.items().len() as u64);
 
-    let rendered = match args.format {
-        Format::Table => render_table(
-            &bundle,
-            &report,
-            inventory.problems.len(),
-            inventory.items().len(),
-        ),
-        Format::Json => json_report(&report, &inventory)?,
-        Format::Ocsf => ocsf::to_jsonl(&report, &bundle.controls, &producer()),
+    let invalid_lines = inventory.problems.len();
+    let records = inventory.items().len();
+    let problems_json: Vec<serde_json::Value> = inventory
+        .problems
+        .iter()
+        .map(|p| serde_json::json!({ "line": p.line, "reason": p.reason }))
+        .collect();
+    // The report holds what the output needs; the inventory's bodies can go.
+    drop(evaluator);
+    drop(inventory);
+
+    let ocsf_to = |out: &mut dyn Write, name: &Path| -> Result<(), CliError> {
+        ocsf::write_jsonl(&report, &bundle.controls, &producer(), workers, out)
+            .map_err(|e| CliError::io(name, e))
     };
-    match &args.output {
-        Some(path) => write_file(path, &rendered)?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(rendered.as_bytes())
-                .map_err(|e| CliError::io(Path::new("<stdout>"), e))?;
+    match (args.format, &args.output) {
+        (Format::Ocsf, Some(path)) => with_file(path, |w| ocsf_to(w, path))?,
+        (Format::Ocsf, None) => ocsf_to(&mut std::io::stdout().lock(), Path::new("<stdout>"))?,
+        (format, output) => {
+            let text = match format {
+                Format::Table => render_table(&bundle, &report, invalid_lines, records),
+                _ => json_report(&report, problems_json)?,
+            };
+            match output {
+                Some(path) => with_file(path, |w| {
+                    w.write_all(text.as_bytes()).map_err(|e| CliError::io(path, e))
+                })?,
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(text.as_bytes())
+                    .map_err(|e| CliError::io(Path::new("<stdout>"), e))?,
+            }
         }
     }
     if args.demo && args.output.is_none() && args.format == Format::Table {
         let path = PathBuf::from(DEMO_OCSF_FILE);
-        write_file(&path, &ocsf::to_jsonl(&report, &bundle.controls, &producer()))?;
+        with_file(&path, |w| ocsf_to(w, &path))?;
         println!(
             "\nOCSF 1.8.0 Compliance Findings (one per result) written to {}",
             path.display()
         );
     }
     eprintln!(
-        "scanned {} assets, {} evaluations in {:.3}s with {} worker(s)",
+        "scanned {} assets, {} evaluations in {:.3}s with {} worker(s); {} of {} controls ran as compiled programs",
         report.count("assets"),
         report.count("evaluations"),
         elapsed.as_secs_f64(),
-        workers
+        workers,
+        bundle.compiled_controls(),
+        bundle.controls.len()
     );
     let errors = report.count(CheckResult::Error.as_str());
-    if !inventory.problems.is_empty() || errors > 0 {
-        eprintln!(
-            "incomplete run: {} inventory line(s) skipped, {} evaluation error(s)",
-            inventory.problems.len(),
-            errors
-        );
+    if invalid_lines > 0 || errors > 0 {
+        eprintln!("incomplete run: {invalid_lines} inventory line(s) skipped, {errors} evaluation error(s)");
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
-    std::fs::write(path, text).map_err(|e| CliError::io(path, e))
+fn with_file(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<(), CliError>) -> Result<(), CliError> {
+    let file = std::fs::File::create(path).map_err(|e| CliError::io(path, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    body(&mut w)?;
+    w.flush().map_err(|e| CliError::io(path, e))
 }
 
-fn json_report(report: &ScanReport, inventory: &JsonlInventory) -> Result<String, CliError> {
-    let problems: Vec<serde_json::Value> = inventory
-        .problems
-        .iter()
-        .map(|p| serde_json::json!({ "line": p.line, "reason": p.reason }))
-        .collect();
+fn json_report(report: &ScanReport, problems: Vec<serde_json::Value>) -> Result<String, CliError> {
     let value = serde_json::json!({
         "run": report.eval.run,
         "findings": report.eval.findings,

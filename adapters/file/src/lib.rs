@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use seg_engine::bundle::BundleFiles;
 use seg_engine::dsse::KeyFile;
-use seg_engine::inventory::{parse_jsonl, InventoryItem, InventoryProblem};
+use seg_engine::inventory::{parse_jsonl_parallel, InventoryItem, InventoryProblem};
 use seg_engine::model::{Asset, AssetRef, ConfigDoc, Scope};
 use seg_engine::ports::{AssetPage, InventoryPort, InventoryQuery, PageRequest, PortError};
 use seg_engine::time::Timestamp;
@@ -117,7 +117,8 @@ pub struct JsonlInventory {
 impl JsonlInventory {
     /// Parse JSONL text; problems are kept, never dropped.
     pub fn from_text(text: &str) -> JsonlInventory {
-        let parsed = parse_jsonl(text);
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let parsed = parse_jsonl_parallel(text, workers);
         let by_urn = parsed
             .items
             .iter()
