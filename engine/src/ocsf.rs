@@ -122,16 +122,11 @@ pub fn compliance_finding(
             e.insert("uid".into(), json!(hash));
             let name = body
                 .as_ref()
-                .and_then(|b| b.pointer("/stub/path"))
+                .and_then(|b| b.get("path"))
                 .and_then(Value::as_str)
                 .unwrap_or("evidence");
             e.insert("name".into(), json!(name));
-            e.insert(
-                "data".into(),
-                body.as_ref()
-                    .map(|b| b.get("stub").cloned().unwrap_or(Value::Null))
-                    .unwrap_or(json!({ "sha256": hash })),
-            );
+            e.insert("data".into(), body.clone().unwrap_or(json!({ "sha256": hash })));
             Value::Object(e)
         })
         .collect();

@@ -57,119 +57,198 @@ impl ScanReport {
     }
 }
 
+/// The result of one (control, asset) evaluation and its place in the report.
 struct Produced {
-    control: usize,
+    slot: usize,
     finding: Finding,
     evidence: Vec<(EvidencePointer, Box<str>)>,
 }
 
+/// Where each evaluation goes in the report: ordered by control, then asset URN.
+///
+/// Computed before evaluating, so that workers can finish in any order and nothing is sorted
+/// or grown afterwards: the report is filled slot by slot.
+struct Layout {
+    /// Per item: the index in `slots` of its first control's slot.
+    item_first: Vec<usize>,
+    /// Slot numbers, per item, one per control of its kind (in `controls_for_kind` order).
+    slots: Vec<usize>,
+    total: usize,
+}
+
+fn layout(bundle: &CompiledBundle, items: &[InventoryItem]) -> Layout {
+    let mut by_urn: Vec<usize> = (0..items.len()).collect();
+    by_urn.sort_by(|a, b| items[*a].asset.asset_ref.urn.cmp(&items[*b].asset.asset_ref.urn));
+    let mut per_control = vec![0usize; bundle.controls.len()];
+    let mut item_first = Vec::with_capacity(items.len());
+    let mut total = 0;
+    for item in items {
+        item_first.push(total);
+        let controls = bundle.controls_for_kind(&item.asset.kind);
+        total += controls.len();
+        for &c in controls {
+            per_control[c] += 1;
+        }
+    }
+    let mut next = Vec::with_capacity(per_control.len());
+    let mut acc = 0;
+    for n in &per_control {
+        next.push(acc);
+        acc += n;
+    }
+    let mut slots = vec![0usize; total];
+    for &i in &by_urn {
+        for (k, &c) in bundle.controls_for_kind(&items[i].asset.kind).iter().enumerate() {
+            slots[item_first[i] + k] = next[c];
+            next[c] += 1;
+        }
+    }
+    Layout {
+        item_first,
+        slots,
+        total,
+    }
+}
+
+/// Evaluate one item with every control of its kind.
+fn evaluate_item(
+    bundle: &CompiledBundle,
+    ev: &mut crate::policy::Evaluator<'_>,
+    item: &InventoryItem,
+    first_slot: usize,
+    lay: &Layout,
+    opts: &ScanOptions,
+    out: &mut impl FnMut(Produced),
+) {
+    let controls = bundle.controls_for_kind(&item.asset.kind);
+    if controls.is_empty() {
+        return;
+    }
+    let resource = PreparedResource::from_json(item.config.body.get());
+    let mut resource_hash: Option<String> = None;
+    for (k, &ci) in controls.iter().enumerate() {
+        let spec = &bundle.controls[ci];
+        let d = match &resource {
+            Ok(r) => ev.evaluate(ci, r, opts.overrides.get(&spec.id), opts.evaluation_time),
+            Err(e) => Decision::error(e.to_string()),
+        };
+        let mut evidence = Vec::with_capacity(d.evidence.len());
+        for stub in d.evidence {
+            let rh = resource_hash.get_or_insert_with(|| sha256_hex(item.config.body.get().as_bytes()));
+            let stub_text = canonical_json(&stub);
+            // The pointer binds the stub to the control, the asset and the exact resource text.
+            let hash = format!(
+                "sha256:{}",
+                hash_fields(&[
+                    "seg.evidence.v1",
+                    &spec.id,
+                    &item.asset.asset_ref.urn,
+                    &item.config.captured_at.to_rfc3339(),
+                    rh,
+                    &stub_text
+                ])
+            );
+            evidence.push((
+                EvidencePointer {
+                    hash,
+                    uri: None,
+                    media_type: EVIDENCE_MEDIA_TYPE.into(),
+                },
+                stub_text.into_boxed_str(),
+            ));
+        }
+        let fp = fingerprint(&spec.benchmark, &spec.id, &item.asset.asset_ref.urn);
+        let finding = Finding {
+            id: uuid_from_hash(&fp),
+            control_id: spec.id.clone(),
+            control_version: spec.version.clone(),
+            asset: item.asset.asset_ref.clone(),
+            result: d.result,
+            severity: spec.severity,
+            message: d.message,
+            evidence: evidence.iter().map(|(p, _)| p.clone()).collect(),
+            created_at: opts.evaluation_time,
+            updated_at: opts.evaluation_time,
+            fingerprint: fp,
+        };
+        out(Produced {
+            slot: lay.slots[first_slot + k],
+            finding,
+            evidence,
+        });
+    }
+}
+
 /// Evaluate the bundle's controls over the items.
 pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions) -> ScanReport {
-    let next = AtomicUsize::new(0);
     const CHUNK: usize = 128;
+    let lay = layout(bundle, items);
     let workers = opts.workers.max(1).min(items.len().div_ceil(CHUNK).max(1));
-    let worker = || {
-        let mut ev = bundle.evaluator();
-        let mut out: Vec<Produced> = Vec::new();
-        loop {
-            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-            if start >= items.len() {
-                break;
-            }
-            for item in &items[start..(start + CHUNK).min(items.len())] {
-                let controls = bundle.controls_for_kind(&item.asset.kind);
-                if controls.is_empty() {
-                    continue;
-                }
-                let resource = PreparedResource::from_json(item.config.body.get());
-                let mut resource_hash: Option<String> = None;
-                for &ci in controls {
-                    let spec = &bundle.controls[ci];
-                    let d = match &resource {
-                        Ok(r) => ev.evaluate(ci, r, opts.overrides.get(&spec.id), opts.evaluation_time),
-                        Err(e) => Decision::error(e.to_string()),
-                    };
-                    let mut evidence = Vec::with_capacity(d.evidence.len());
-                    for stub in d.evidence {
-                        let rh = resource_hash
-                            .get_or_insert_with(|| sha256_hex(item.config.body.get().as_bytes()));
-                        let body = serde_json::json!({
-                            "control_id": spec.id,
-                            "asset": item.asset.asset_ref.urn,
-                            "captured_at": item.config.captured_at.to_rfc3339(),
-                            "resource_sha256": rh,
-                            "stub": stub,
-                        });
-                        let text = canonical_json(&body);
-                        let hash = format!("sha256:{}", sha256_hex(text.as_bytes()));
-                        evidence.push((
-                            EvidencePointer {
-                                hash,
-                                uri: None,
-                                media_type: EVIDENCE_MEDIA_TYPE.into(),
-                            },
-                            text.into_boxed_str(),
-                        ));
-                    }
-                    let fp = fingerprint(&spec.benchmark, &spec.id, &item.asset.asset_ref.urn);
-                    let finding = Finding {
-                        id: uuid_from_hash(&fp),
-                        control_id: spec.id.clone(),
-                        control_version: spec.version.clone(),
-                        asset: item.asset.asset_ref.clone(),
-                        result: d.result,
-                        severity: spec.severity,
-                        message: d.message,
-                        evidence: evidence.iter().map(|(p, _)| p.clone()).collect(),
-                        created_at: opts.evaluation_time,
-                        updated_at: opts.evaluation_time,
-                        fingerprint: fp,
-                    };
-                    out.push(Produced {
-                        control: ci,
-                        finding,
-                        evidence,
-                    });
-                }
+    let mut results: Vec<Option<Finding>> = Vec::with_capacity(lay.total);
+    results.resize_with(lay.total, || None);
+    let mut evidence_bodies: BTreeMap<String, Box<str>> = BTreeMap::new();
+    let mut pointers = Vec::new();
+    let mut place = |p: Produced| {
+        for (ptr, body) in p.evidence {
+            if let std::collections::btree_map::Entry::Vacant(e) = evidence_bodies.entry(ptr.hash.clone()) {
+                e.insert(body);
+                pointers.push(ptr);
             }
         }
-        out
+        if let Some(slot) = results.get_mut(p.slot) {
+            *slot = Some(p.finding);
+        }
     };
-    let mut produced: Vec<Produced> = if workers == 1 {
-        worker()
+    if workers == 1 {
+        let mut ev = bundle.evaluator();
+        for (i, item) in items.iter().enumerate() {
+            evaluate_item(bundle, &mut ev, item, lay.item_first[i], &lay, opts, &mut place);
+        }
     } else {
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Produced>>(workers * 4);
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers).map(|_| s.spawn(worker)).collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    };
-    produced.sort_by(|a, b| {
-        a.control
-            .cmp(&b.control)
-            .then_with(|| a.finding.asset.urn.cmp(&b.finding.asset.urn))
-    });
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (next, lay) = (&next, &lay);
+                s.spawn(move || {
+                    let mut ev = bundle.evaluator();
+                    loop {
+                        let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                        if start >= items.len() {
+                            break;
+                        }
+                        let mut batch = Vec::new();
+                        for (i, item) in items.iter().enumerate().skip(start).take(CHUNK) {
+                            evaluate_item(bundle, &mut ev, item, lay.item_first[i], lay, opts, &mut |p| {
+                                batch.push(p)
+                            });
+                        }
+                        if tx.send(batch).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for batch in rx {
+                for p in batch {
+                    place(p);
+                }
+            }
+        });
+    }
+    let findings: Vec<Finding> = results.into_iter().flatten().collect();
 
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for r in CheckResult::ALL {
         counts.insert(r.as_str().to_string(), 0);
     }
-    let mut evidence_bodies = BTreeMap::new();
-    let mut pointers = Vec::new();
-    let mut findings = Vec::with_capacity(produced.len());
-    for p in produced {
-        *counts.entry(p.finding.result.as_str().to_string()).or_default() += 1;
-        if p.finding.result == CheckResult::Fail {
-            *counts.entry(format!("fail.{}", p.finding.severity)).or_default() += 1;
+    for f in &findings {
+        *counts.entry(f.result.as_str().to_string()).or_default() += 1;
+        if f.result == CheckResult::Fail {
+            *counts.entry(format!("fail.{}", f.severity)).or_default() += 1;
         }
-        for (ptr, body) in p.evidence {
-            if evidence_bodies.insert(ptr.hash.clone(), body).is_none() {
-                pointers.push(ptr);
-            }
-        }
-        findings.push(p.finding);
     }
     pointers.sort();
     let assets: BTreeMap<String, Asset> = items
