@@ -1,1 +1,6 @@
-//! Reconcilers of seg custom resources.
+//! Reconcilers of seg's custom resources.
+//!
+//! Each reconcile is a pipeline: fetch, validate, build (pure), apply, status. The pure steps live
+//! in modules without any Kubernetes client so they are tested without an API server.
+
+pub mod findings;
