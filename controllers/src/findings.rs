@@ -42,7 +42,7 @@ pub enum Write {
     /// Create the object (spec) and write its status.
     Create {
         name: String,
-        finding: Finding,
+        finding: Box<Finding>,
         observed: Observed,
     },
     /// Write the status of an existing object.
@@ -196,7 +196,7 @@ pub fn plan(existing: &[Existing], results: &[Finding], cap: usize, now: Timesta
                 };
                 out.writes.push(Write::Create {
                     name,
-                    finding: f.clone(),
+                    finding: Box::new(f.clone()),
                     observed,
                 });
             }
