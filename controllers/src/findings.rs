@@ -340,7 +340,7 @@ mod tests {
             .iter()
             .filter_map(|w| {
                 if let Write::Create { finding, .. } = w {
-                    Some(finding)
+                    Some(finding.as_ref())
                 } else {
                     None
                 }
