@@ -6,7 +6,7 @@
 //! - Azure Resource Graph row (`id`, `type`, `subscriptionId`, `location`, `properties`);
 //! - GCP Cloud Asset Inventory asset (`name`, `assetType`, `resource`, `updateTime`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -30,17 +30,39 @@ pub struct InventoryProblem {
     pub reason: String,
 }
 
+/// One usable record: an asset, or the deletion of one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Item(Box<InventoryItem>),
+    /// The resource was deleted (AWS Config `ResourceDeleted...`): a tombstone for its URN.
+    Deleted {
+        urn: String,
+        captured: Timestamp,
+    },
+}
+
+impl Record {
+    fn key(&self) -> (&str, Timestamp) {
+        match self {
+            Record::Item(i) => (&i.asset.asset_ref.urn, i.config.captured_at),
+            Record::Deleted { urn, captured } => (urn, *captured),
+        }
+    }
+}
+
 /// Result of parsing an inventory.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedInventory {
     pub items: Vec<InventoryItem>,
     pub problems: Vec<InventoryProblem>,
-    /// Records describing deleted resources (`configurationItemStatus` `ResourceDeleted...`).
+    /// Resources whose newest record says they were deleted (`ResourceDeleted...`).
     pub deleted: usize,
+    /// Older records of an asset that a newer record (by capture time, then line) replaced.
+    pub superseded: usize,
 }
 
 /// A line number and what became of that line.
-type LineOutcome = (usize, Result<Option<InventoryItem>, String>);
+type LineOutcome = (usize, Result<Record, String>);
 
 /// Parse JSONL: one record per line; blank lines are ignored; every unusable line is reported.
 /// Lines are parsed on `workers` threads; the result does not depend on their number.
@@ -63,28 +85,36 @@ pub fn parse_jsonl_parallel(text: &str, workers: usize) -> ParsedInventory {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
+    // The newest record of each asset wins (capture time, then line); a deletion removes it.
     let mut out = ParsedInventory::default();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut winners: Vec<Record> = Vec::new();
+    let mut by_urn: BTreeMap<String, usize> = BTreeMap::new();
     for (line, r) in parsed.into_iter().flatten() {
         match r {
-            Ok(Some(item)) => {
-                if seen.insert(item.asset.asset_ref.urn.clone()) {
-                    out.items.push(item);
-                } else {
-                    out.problems.push(InventoryProblem {
-                        line,
-                        reason: format!(
-                            "duplicate asset {} (an earlier line has the same one)",
-                            item.asset.asset_ref
-                        ),
-                    });
+            Err(reason) => out.problems.push(InventoryProblem { line, reason }),
+            Ok(record) => {
+                let (urn, captured) = record.key();
+                match by_urn.get(urn) {
+                    Some(&i) if winners[i].key().1 > captured => out.superseded += 1,
+                    Some(&i) => {
+                        out.superseded += 1;
+                        winners[i] = record;
+                    }
+                    None => {
+                        by_urn.insert(urn.to_string(), winners.len());
+                        winners.push(record);
+                    }
                 }
             }
-            Ok(None) => out.deleted += 1,
-            Err(reason) => out.problems.push(InventoryProblem { line, reason }),
+        }
+    }
+    for w in winners {
+        match w {
+            Record::Item(item) => out.items.push(*item),
+            Record::Deleted { .. } => out.deleted += 1,
         }
     }
     out
@@ -134,7 +164,7 @@ struct GcpResource {
 }
 
 /// Normalize one JSON record; `Ok(None)` for a deleted resource.
-pub fn normalize(text: &str) -> Result<Option<InventoryItem>, String> {
+pub fn normalize(text: &str) -> Result<Record, String> {
     let trimmed = text.trim();
     if !trimmed.starts_with('{') {
         return match serde_json::from_str::<Value>(trimmed) {
@@ -147,11 +177,11 @@ pub fn normalize(text: &str) -> Result<Option<InventoryItem>, String> {
     if env.resource_type.is_some() || env.configuration_item_capture_time.is_some() {
         normalize_aws(&env, body)
     } else if env.asset_type.is_some() {
-        normalize_gcp(&env, body).map(Some)
+        normalize_gcp(&env, body).map(|i| Record::Item(Box::new(i)))
     } else if env.subscription_id.is_some()
         || str_of(&env.id).is_some_and(|s| s.starts_with("/subscriptions/"))
     {
-        normalize_azure(&env, body).map(Some)
+        normalize_azure(&env, body).map(|i| Record::Item(Box::new(i)))
     } else {
         Err("unknown record shape: expected an AWS Config configuration item (resourceType), an Azure Resource Graph row (subscriptionId) or a GCP Cloud Asset (assetType)".into())
     }
@@ -189,7 +219,7 @@ fn prop(s: &str) -> PropertyValue {
     PropertyValue::Str(s.to_string())
 }
 
-fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Option<InventoryItem>, String> {
+fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Record, String> {
     let status = str_of(&env.configuration_item_status).unwrap_or("OK");
     let kind = field(&env.resource_type, "resourceType")?.to_string();
     let resource_id = field(&env.resource_id, "resourceId")?.to_string();
@@ -204,8 +234,13 @@ fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Option<Inven
         &env.configuration_item_capture_time,
         "configurationItemCaptureTime",
     )?;
+    let asset_ref = AssetRef::new(Provider::Aws, &kind, &format!("{account}/{region}/{resource_id}"))
+        .map_err(|e| e.to_string())?;
     if status.starts_with("ResourceDeleted") {
-        return Ok(None);
+        return Ok(Record::Deleted {
+            urn: asset_ref.urn,
+            captured,
+        });
     }
     if let Some(c) = env.configuration {
         let t = c.get().trim_start();
@@ -213,8 +248,6 @@ fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Option<Inven
             return Err("field configuration must be an object".into());
         }
     }
-    let asset_ref = AssetRef::new(Provider::Aws, &kind, &format!("{account}/{region}/{resource_id}"))
-        .map_err(|e| e.to_string())?;
     let mut properties = BTreeMap::new();
     properties.insert("account_id".into(), prop(&account));
     properties.insert("region".into(), prop(&region));
@@ -224,7 +257,7 @@ fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Option<Inven
     }
     let name = str_of(&env.resource_name).map(str::to_string);
     let schema_version = format!("aws-config-ci/{}", str_of(&env.version).unwrap_or("1.3"));
-    Ok(Some(InventoryItem {
+    Ok(Record::Item(Box::new(InventoryItem {
         asset: Asset {
             asset_ref: asset_ref.clone(),
             kind,
@@ -239,7 +272,7 @@ fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Option<Inven
             schema_version,
             body,
         },
-    }))
+    })))
 }
 
 fn normalize_azure(env: &Envelope<'_>, body: Box<RawValue>) -> Result<InventoryItem, String> {
@@ -345,17 +378,57 @@ mod tests {
         );
         let p = parse_jsonl(&text);
         assert_eq!(p.items.len(), 1);
-        assert_eq!(p.deleted, 1);
+        assert_eq!((p.deleted, p.superseded), (1, 1));
         let got: Vec<(usize, bool)> = p
             .problems
             .iter()
             .map(|x| (x.line, !x.reason.is_empty()))
             .collect();
-        assert_eq!(got, vec![(3, true), (4, true), (5, true), (6, true), (7, true)]);
+        assert_eq!(got, vec![(3, true), (4, true), (5, true), (6, true)]);
         assert!(p.problems[0].reason.contains("not valid JSON"));
         assert!(p.problems[2].reason.contains("accountId"));
         assert!(p.problems[3].reason.contains("resourceId is missing"));
-        assert!(p.problems[4].reason.contains("duplicate"));
+    }
+
+    #[test]
+    fn the_newest_record_of_an_asset_wins_and_a_deletion_removes_it() {
+        let newer = CI
+            .replace("2026-11-20T10:00:00.000Z", "2026-11-21T10:00:00Z")
+            .replace("\"name\":\"logs\"", "\"name\":\"logs-v2\"");
+        let p = parse_jsonl(&format!("{newer}\n{CI}\n"));
+        assert_eq!((p.items.len(), p.superseded), (1, 1));
+        assert!(p.items[0].config.body.get().contains("logs-v2"));
+        let deleted = CI
+            .replace("2026-11-20T10:00:00.000Z", "2026-11-22T10:00:00Z")
+            .replace("\"OK\"", "\"ResourceDeleted\"");
+        let p = parse_jsonl(&format!("{CI}\n{deleted}\n"));
+        assert_eq!((p.items.len(), p.deleted), (0, 1));
+    }
+
+    #[test]
+    fn parallel_parsing_keeps_line_numbers_and_order() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            if i % 97 == 0 {
+                text.push_str("garbage\n");
+            } else {
+                text.push_str(&CI.replace("\"resourceId\":\"logs\"", &format!("\"resourceId\":\"r{i}\"")));
+                text.push('\n');
+            }
+        }
+        let one = parse_jsonl_parallel(&text, 1);
+        for workers in [2, 3, 8] {
+            assert_eq!(parse_jsonl_parallel(&text, workers), one);
+        }
+        let lines: Vec<usize> = one.problems.iter().map(|p| p.line).collect();
+        assert_eq!(
+            lines,
+            (0..1000)
+                .filter(|i| i % 97 == 0)
+                .map(|i| i + 1)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(one.items.len(), 1000 - lines.len());
     }
 
     #[test]

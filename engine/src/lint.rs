@@ -153,16 +153,25 @@ pub fn lint(files: &BundleFiles, dir_name: Option<&str>) -> Vec<LintProblem> {
     out
 }
 
-/// Blank out comments and string literals so that only code is searched.
-fn code_only(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut in_str = false;
-    let mut in_raw = false;
-    let mut escaped = false;
-    for ch in line.chars() {
+/// The policy text line by line with comments and string literals blanked, so that only code is
+/// searched. String state is carried across lines (raw strings may span lines).
+fn code_lines(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let (mut in_str, mut in_raw, mut escaped, mut comment) = (false, false, false, false);
+    for ch in text.chars() {
+        if ch == '\n' {
+            lines.push(std::mem::take(&mut cur));
+            comment = false;
+            escaped = false;
+            continue;
+        }
+        if comment {
+            continue;
+        }
         if in_raw {
             in_raw = ch != '`';
-            out.push(' ');
+            cur.push(' ');
         } else if in_str {
             if escaped {
                 escaped = false;
@@ -171,17 +180,51 @@ fn code_only(line: &str) -> String {
             } else if ch == '"' {
                 in_str = false;
             }
-            out.push(' ');
+            cur.push(' ');
         } else if ch == '#' {
-            break;
+            comment = true;
         } else if ch == '"' {
             in_str = true;
-            out.push(' ');
+            cur.push(' ');
         } else if ch == '`' {
             in_raw = true;
-            out.push(' ');
+            cur.push(' ');
         } else {
-            out.push(ch);
+            cur.push(ch);
+        }
+    }
+    lines.push(cur);
+    lines
+}
+
+/// Calls of forbidden builtins in a policy: (1-based line, builtin).
+pub fn forbidden_calls(text: &str) -> Vec<(usize, String)> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    let mut out = Vec::new();
+    for (n, code) in code_lines(text).iter().enumerate() {
+        let mut push = |b: &str| out.push((n + 1, b.to_string()));
+        for b in FORBIDDEN_BUILTINS {
+            let mut from = 0;
+            while let Some(pos) = code[from..].find(b) {
+                let start = from + pos;
+                let end = start + b.len();
+                let before = code[..start].chars().next_back();
+                let after = code[end..].trim_start().chars().next();
+                if !before.is_some_and(ident) && after == Some('(') {
+                    push(b);
+                }
+                from = end;
+            }
+        }
+        let mut from = 0;
+        while let Some(pos) = code[from..].find("rand.") {
+            let start = from + pos;
+            if !code[..start].chars().next_back().is_some_and(ident)
+                && !code[start..].starts_with("rand.intn")
+            {
+                push("rand.*");
+            }
+            from = start + 5;
         }
     }
     out
@@ -195,36 +238,15 @@ fn lint_policy(files: &BundleFiles, path: &str, out: &mut Vec<LintProblem>) {
             return;
         }
     };
-    if !text.lines().any(|l| code_only(l).trim() == "import rego.v1") {
+    if !code_lines(text).iter().any(|l| l.trim() == "import rego.v1") {
         out.push(problem(path, None, "missing `import rego.v1`"));
     }
-    for (n, line) in text.lines().enumerate() {
-        let code = code_only(line);
-        for b in FORBIDDEN_BUILTINS {
-            let mut from = 0;
-            while let Some(pos) = code[from..].find(b) {
-                let start = from + pos;
-                let end = start + b.len();
-                let before = code[..start].chars().next_back();
-                let after = code[end..].trim_start().chars().next();
-                let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
-                if !before.is_some_and(ident) && after == Some('(') {
-                    out.push(problem(
-                        path,
-                        Some(n + 1),
-                        format!("forbidden builtin {b}: policies must be deterministic and offline"),
-                    ));
-                }
-                from = end;
-            }
-        }
-        if code.contains("rand.") {
-            out.push(problem(
-                path,
-                Some(n + 1),
-                "forbidden builtin rand.*: policies must be deterministic",
-            ));
-        }
+    for (line, b) in forbidden_calls(text) {
+        out.push(problem(
+            path,
+            Some(line),
+            format!("forbidden builtin {b}: policies must be deterministic and offline"),
+        ));
     }
 }
 
@@ -295,9 +317,15 @@ mod tests {
     #[test]
     fn comments_and_strings_are_not_code() {
         assert_eq!(
-            code_only(r#"x := "time.now_ns()" # time.now_ns()"#).trim(),
+            code_lines(r#"x := "time.now_ns()" # time.now_ns()"#)[0].trim(),
             "x :="
         );
+    }
+
+    #[test]
+    fn a_raw_string_across_lines_does_not_hide_code() {
+        let text = "a := `x\ny` ; t := time.now_ns()\nb := `\ntime.now_ns()\n`\nc := operand.x + brand.y\n";
+        assert_eq!(forbidden_calls(text), vec![(2, "time.now_ns".to_string())]);
     }
 
     #[test]
@@ -307,6 +335,6 @@ mod tests {
         let mut out = Vec::new();
         lint_policy(&f, "policies/a.rego", &mut out);
         let lines: Vec<Option<usize>> = out.iter().map(|p| p.line).collect();
-        assert_eq!(lines, vec![Some(4), Some(6), Some(6)], "{out:?}");
+        assert_eq!(lines, vec![Some(4), Some(6)], "{out:?}");
     }
 }

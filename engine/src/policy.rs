@@ -117,6 +117,11 @@ impl CompiledBundle {
         for spec in all_specs {
             let path = format!("policies/{}.rego", spec.id);
             let text = files.text(&path)?;
+            if let Some((line, b)) = crate::lint::forbidden_calls(text).into_iter().next() {
+                return Err(EngineError::PolicyLoad(format!(
+                    "{path}:{line}: forbidden builtin {b}: policies must be deterministic and offline"
+                )));
+            }
             let package = engine
                 .add_policy(path.clone(), text.to_string())
                 .map_err(|e| EngineError::PolicyLoad(format!("{path}: {e}")))?;
@@ -299,6 +304,10 @@ impl CompiledBundle {
     }
 }
 
+/// Instruction budget of one compiled evaluation (regorus' default of 25,000 is too small for
+/// large IAM policies or security groups with many rules).
+pub const MAX_INSTRUCTIONS: usize = 5_000_000;
+
 fn new_engine(time_limit: Duration) -> regorus::Engine {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
@@ -335,6 +344,9 @@ fn compile_vms(
             let mut vm = RegoVM::new();
             vm.load_program(program);
             vm.set_data(data.clone()).ok()?;
+            // A deterministic budget: the same resource always gets the same outcome. The
+            // wall-clock limit below stays as a backstop for builtins that run long.
+            vm.set_max_instructions(MAX_INSTRUCTIONS);
             let interval = NonZeroU32::new(32).unwrap_or(NonZeroU32::MIN);
             vm.set_execution_timer_config(Some(ExecutionTimerConfig {
                 limit: time_limit,
@@ -408,7 +420,7 @@ impl Evaluator<'_> {
                 }
                 let context = Value::from(serde_json::json!({
                     "evaluation_time": at.to_rfc3339(),
-                    "evaluation_time_ns": at.unix_nanos() as i64,
+                    "evaluation_time_ns": at.unix_nanos_i64(),
                     "bundle": self.bundle.manifest.id,
                     "control_id": spec.id,
                 }));

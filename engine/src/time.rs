@@ -15,9 +15,15 @@ pub struct Timestamp(OffsetDateTime);
 impl Timestamp {
     /// Parse an RFC 3339 timestamp (any offset; stored in UTC).
     pub fn parse(s: &str) -> Result<Timestamp, EngineError> {
-        OffsetDateTime::parse(s, &Rfc3339)
+        let t = OffsetDateTime::parse(s, &Rfc3339)
             .map(|t| Timestamp(t.to_offset(UtcOffset::UTC)))
-            .map_err(|e| EngineError::Schema(format!("not an RFC 3339 time: {s:?}: {e}")))
+            .map_err(|e| EngineError::Schema(format!("not an RFC 3339 time: {s:?}: {e}")))?;
+        if i64::try_from(t.unix_nanos()).is_err() {
+            return Err(EngineError::Schema(format!(
+                "time {s:?} is outside 1677..2262, which policies cannot represent in nanoseconds"
+            )));
+        }
+        Ok(t)
     }
 
     /// From nanoseconds since the Unix epoch.
@@ -33,6 +39,16 @@ impl Timestamp {
 
     pub fn unix_nanos(self) -> i128 {
         self.0.unix_timestamp_nanos()
+    }
+
+    /// Nanoseconds since the epoch as policies see them (saturating outside 1677..2262; parsed
+    /// timestamps are always inside).
+    pub fn unix_nanos_i64(self) -> i64 {
+        i64::try_from(self.0.unix_timestamp_nanos()).unwrap_or(if self.0.year() < 1970 {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
     }
 
     pub fn unix_millis(self) -> i64 {
