@@ -95,6 +95,13 @@ pub fn plan(existing: &[Existing], results: &[Finding], cap: usize, now: Timesta
     });
     let by_name: BTreeMap<&str, &Existing> = existing.iter().map(|e| (e.name.as_str(), e)).collect();
     let failing_names: BTreeSet<String> = failing.iter().map(|f| finding_name(&f.fingerprint)).collect();
+    // Only a run that re-checked a (control, asset) and found it passing (or not applicable)
+    // resolves its Finding: an error, a skipped inventory line or a narrower run says nothing.
+    let cleared: BTreeSet<String> = results
+        .iter()
+        .filter(|f| matches!(f.result, CheckResult::Pass | CheckResult::NotApplicable))
+        .map(|f| finding_name(&f.fingerprint))
+        .collect();
 
     let mut out = Plan {
         failing: failing.len(),
@@ -111,9 +118,10 @@ pub fn plan(existing: &[Existing], results: &[Finding], cap: usize, now: Timesta
         if failing_names.contains(&e.name) {
             continue;
         }
+        let cleared_now = cleared.contains(&e.name);
         match &e.observed {
             Some(o) if o.state == State::Resolved => earlier.push((&o.last_seen, &e.name)),
-            Some(o) => {
+            Some(o) if cleared_now => {
                 let mut r = o.clone();
                 r.state = State::Resolved;
                 r.result = CheckResult::Pass;
@@ -124,7 +132,7 @@ pub fn plan(existing: &[Existing], results: &[Finding], cap: usize, now: Timesta
                     observed: r,
                 });
             }
-            None => {}
+            _ => {}
         }
     }
     earlier.sort();
@@ -302,6 +310,25 @@ mod tests {
     }
 
     #[test]
+    fn an_error_or_a_missing_result_does_not_resolve_an_open_finding() {
+        let mut existing = Vec::new();
+        let p0 = plan(
+            &existing,
+            &[finding("c", "a", CheckResult::Fail, Severity::Low, "x")],
+            10,
+            t("2026-11-23T00:00:00Z"),
+        );
+        apply(&mut existing, &p0);
+        let errored = [finding("c", "a", CheckResult::Error, Severity::Low, "timeout")];
+        assert!(plan(&existing, &errored, 10, t("2026-11-24T00:00:00Z"))
+            .writes
+            .is_empty());
+        assert!(plan(&existing, &[], 10, t("2026-11-24T00:00:00Z"))
+            .writes
+            .is_empty());
+    }
+
+    #[test]
     fn a_changed_message_is_one_status_write() {
         let mut existing = Vec::new();
         let p0 = plan(
@@ -352,19 +379,37 @@ mod tests {
 
     #[test]
     fn resolved_findings_make_room_under_the_cap_oldest_first() {
+        let f = |a: &str, r| finding("c", a, r, Severity::Low, "x");
+        let (pass, fail) = (CheckResult::Pass, CheckResult::Fail);
         let mut existing = Vec::new();
-        let first = vec![
-            finding("c", "a", CheckResult::Fail, Severity::Low, "x"),
-            finding("c", "b", CheckResult::Fail, Severity::Low, "x"),
-        ];
-        let p0 = plan(&existing, &first, 2, t("2026-11-23T00:00:00Z"));
-        apply(&mut existing, &p0);
-        let second = vec![finding("c", "z", CheckResult::Fail, Severity::Low, "x")];
-        let p = plan(&existing, &second, 2, t("2026-11-24T00:00:00Z"));
-        // a and b are resolved (2 writes); z needs room: one resolved object is deleted.
+        for (day, results) in [
+            ("2026-11-21T00:00:00Z", vec![f("a", fail), f("b", fail)]),
+            ("2026-11-22T00:00:00Z", vec![f("a", pass), f("b", fail)]),
+        ] {
+            let p = plan(&existing, &results, 3, t(day));
+            apply(&mut existing, &p);
+        }
+        let p = plan(
+            &existing,
+            &[f("b", pass), f("c", fail), f("d", fail)],
+            3,
+            t("2026-11-23T00:00:00Z"),
+        );
+        let a = finding_name(&f("a", pass).fingerprint);
+        let deleted: Vec<&String> = p
+            .writes
+            .iter()
+            .filter_map(|w| {
+                if let Write::Delete { name } = w {
+                    Some(name)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(deleted, vec![&a], "the object resolved earliest goes first");
+        assert_eq!((p.failing, p.recorded, p.truncated), (2, 2, false));
         apply(&mut existing, &p);
-        assert_eq!(existing.len(), 2);
-        assert!(!p.truncated);
-        assert!(p.writes.iter().any(|w| matches!(w, Write::Delete { .. })));
+        assert_eq!(existing.len(), 3);
     }
 }
