@@ -18,6 +18,10 @@ pub struct Producer {
     pub name: String,
     pub vendor_name: String,
     pub version: String,
+    /// Digest of the bundle the findings come from.
+    pub bundle_digest: String,
+    /// `verified:<keyid>` or `unverified` (loaded with `--allow-unsigned`).
+    pub bundle_signature: String,
 }
 
 pub fn severity_id(s: Severity) -> u8 {
@@ -207,7 +211,7 @@ pub fn compliance_finding(
     if !evidences.is_empty() {
         ev.insert("evidences".into(), Value::Array(evidences));
     }
-    ev.insert("unmapped".into(), json!({ "seg": { "fingerprint": finding.fingerprint, "result": finding.result.as_str(), "control_version": finding.control_version, "asset_urn": finding.asset.urn } }));
+    ev.insert("unmapped".into(), json!({ "seg": { "fingerprint": finding.fingerprint, "result": finding.result.as_str(), "control_version": finding.control_version, "asset_urn": finding.asset.urn, "bundle_digest": producer.bundle_digest, "bundle_signature": producer.bundle_signature } }));
     Value::Object(ev)
 }
 

@@ -259,17 +259,26 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
     counts.insert("assets".into(), assets.len() as u64);
     counts.insert("evaluations".into(), findings.len() as u64);
 
-    let mut inventory_key = String::new();
-    for item in items {
-        inventory_key.push_str(&item.asset.asset_ref.urn);
-        inventory_key.push('@');
-        inventory_key.push_str(&item.config.captured_at.to_rfc3339());
-        inventory_key.push('\n');
-    }
+    let mut inventory: Vec<String> = items
+        .iter()
+        .map(|i| hash_fields(&[&i.asset.asset_ref.urn, &i.config.captured_at.to_rfc3339()]))
+        .collect();
+    inventory.sort();
+    let controls: Vec<&str> = bundle.controls.iter().map(|c| c.id.as_str()).collect();
+    let overrides = serde_json::to_value(&opts.overrides)
+        .map(|v| canonical_json(&v))
+        .unwrap_or_default();
+    let signature = match &bundle.signature {
+        crate::policy::SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
+        crate::policy::SignatureStatus::Unverified { .. } => "unverified".to_string(),
+    };
     let run_hash = hash_fields(&[
-        "seg.run.v1",
+        "seg.run.v2",
         &bundle.digest,
-        &sha256_hex(inventory_key.as_bytes()),
+        &signature,
+        &controls.join(","),
+        &overrides,
+        &hash_fields(&inventory.iter().map(String::as_str).collect::<Vec<_>>()),
         &opts.evaluation_time.to_rfc3339(),
         &opts.scope.org_id,
     ]);

@@ -152,24 +152,26 @@ fn tampering_with_any_file_refuses_to_load_and_names_the_file() {
 #[test]
 fn scans_are_deterministic_across_worker_counts_and_errors_do_not_abort() {
     let bundle = load(&signed());
-    let inv = parse_jsonl(&inventory(500));
+    let inv = parse_jsonl(&inventory(3000));
     assert!(inv.problems.is_empty());
     let at = Timestamp::parse("2026-11-23T00:00:00Z").unwrap();
     let producer = Producer {
         name: "seg".into(),
         vendor_name: "test".into(),
         version: "0".into(),
+        bundle_digest: bundle.digest.clone(),
+        bundle_signature: "verified:test".into(),
     };
     let mut outputs = Vec::new();
     for workers in [1, 2, 4] {
         let mut opts = ScanOptions::new(at);
         opts.workers = workers;
         let report = scan(&bundle, &inv.items, &opts);
-        assert_eq!(report.count("evaluations"), 501);
-        assert_eq!(report.count("pass"), 167);
-        assert_eq!(report.count("fail"), 333);
+        assert_eq!(report.count("evaluations"), 3001);
+        assert_eq!(report.count("pass"), 1000);
+        assert_eq!(report.count("fail"), 2000);
         assert_eq!(report.count("error"), 1);
-        assert_eq!(report.count("fail.high"), 333);
+        assert_eq!(report.count("fail.high"), 2000);
         let broken = report
             .eval
             .findings
@@ -177,6 +179,13 @@ fn scans_are_deterministic_across_worker_counts_and_errors_do_not_abort() {
             .find(|f| f.asset.urn.ends_with("/broken"))
             .unwrap();
         assert_eq!(broken.result, CheckResult::Error);
+        // The chunked, multi-threaded writer (chunks of 2048 events) gives the same bytes.
+        let mut written = Vec::new();
+        ocsf::write_jsonl(&report, &bundle.controls, &producer, workers, &mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            ocsf::to_jsonl(&report, &bundle.controls, &producer)
+        );
         outputs.push(ocsf::to_jsonl(&report, &bundle.controls, &producer));
     }
     assert_eq!(outputs[0], outputs[1]);

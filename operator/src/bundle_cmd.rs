@@ -27,6 +27,10 @@ pub fn run(cmd: BundleCommand) -> Result<ExitCode, CliError> {
 /// The keys named with `--key`, or the development key.
 pub fn trusted_keys(args: &TrustArgs) -> Result<Vec<VerifyingKey>, CliError> {
     if args.keys.is_empty() {
+        eprintln!(
+            "warning: no --key given: trusting the development key shipped in the repository, whose \
+             private half is public too; pass --key <public key> to verify your own signatures"
+        );
         return Ok(vec![embedded::dev_key()?]);
     }
     args.keys
@@ -146,21 +150,30 @@ fn verify_cmd(dir: &Path, trust: &TrustArgs) -> Result<ExitCode, CliError> {
 }
 
 fn keygen_cmd(out: &Path) -> Result<ExitCode, CliError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
     let key = SigningKey::generate(&mut rand_core::OsRng);
     let private = out.with_extension("key");
     let public = out.with_extension("pub");
-    for (path, file) in [
-        (&private, KeyFile::private(&key)),
-        (&public, KeyFile::public(&key.verifying_key())),
+    if let Some(p) = [&private, &public].into_iter().find(|p| p.exists()) {
+        return Err(CliError::Usage(format!(
+            "{} exists; not overwriting a key",
+            p.display()
+        )));
+    }
+    // The private key is created readable by its owner only, and never over an existing file.
+    for (path, file, mode) in [
+        (&private, KeyFile::private(&key), 0o600),
+        (&public, KeyFile::public(&key.verifying_key()), 0o644),
     ] {
-        if path.exists() {
-            return Err(CliError::Usage(format!(
-                "{} exists; not overwriting a key",
-                path.display()
-            )));
-        }
         let text = serde_json::to_string_pretty(&file).map_err(|e| CliError::Usage(e.to_string()))? + "\n";
-        std::fs::write(path, text).map_err(|e| CliError::io(path, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+            .map_err(|e| CliError::io(path, e))?;
+        f.write_all(text.as_bytes()).map_err(|e| CliError::io(path, e))?;
     }
     println!(
         "wrote {} and {} (key id {})",

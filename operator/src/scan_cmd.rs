@@ -22,16 +22,26 @@ use crate::{embedded, Format, ScanArgs};
 pub const DEMO_OCSF_FILE: &str = "seg-demo.ocsf.jsonl";
 const MAX_TABLE_FAILURES: usize = 40;
 
-pub fn producer() -> Producer {
+pub fn producer(bundle: &CompiledBundle) -> Producer {
     Producer {
         name: "seg".into(),
         vendor_name: "Neurocipher".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        bundle_digest: bundle.digest.clone(),
+        bundle_signature: match &bundle.signature {
+            SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
+            SignatureStatus::Unverified { .. } => "unverified".to_string(),
+        },
     }
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
-    let keys = trusted_keys(&args.trust)?;
+    // The demo's bundle is built into the binary and signed with the development key.
+    let keys = if args.demo && args.trust.keys.is_empty() {
+        vec![embedded::dev_key()?]
+    } else {
+        trusted_keys(&args.trust)?
+    };
     let (files, inventory) = if args.demo {
         (
             embedded::cis_aws_bundle()?,
@@ -109,6 +119,11 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         .eval
         .run
         .counts
+        .insert("superseded_records".into(), inventory.superseded as u64);
+    report
+        .eval
+        .run
+        .counts
         .insert("inventory_records".into(), inventory.items().len() as u64);
 
     let invalid_lines = inventory.problems.len();
@@ -123,7 +138,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
     drop(inventory);
 
     let ocsf_to = |out: &mut dyn Write, name: &Path| -> Result<(), CliError> {
-        ocsf::write_jsonl(&report, &bundle.controls, &producer(), workers, out)
+        ocsf::write_jsonl(&report, &bundle.controls, &producer(&bundle), workers, out)
             .map_err(|e| CliError::io(name, e))
     };
     match (args.format, &args.output) {
@@ -132,7 +147,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         (format, output) => {
             let text = match format {
                 Format::Table => render_table(&bundle, &report, invalid_lines, records),
-                _ => json_report(&report, problems_json)?,
+                _ => json_report(&report, &bundle, problems_json)?,
             };
             match output {
                 Some(path) => with_file(path, |w| {
@@ -177,8 +192,18 @@ fn with_file(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<(), CliErr
     w.flush().map_err(|e| CliError::io(path, e))
 }
 
-fn json_report(report: &ScanReport, problems: Vec<serde_json::Value>) -> Result<String, CliError> {
+fn json_report(
+    report: &ScanReport,
+    bundle: &CompiledBundle,
+    problems: Vec<serde_json::Value>,
+) -> Result<String, CliError> {
     let value = serde_json::json!({
+        "bundle": {
+            "id": bundle.manifest.id,
+            "version": bundle.manifest.version,
+            "digest": bundle.digest,
+            "signature": bundle.signature,
+        },
         "run": report.eval.run,
         "findings": report.eval.findings,
         "evidence": report.eval.evidence,

@@ -179,14 +179,26 @@ fn the_shipped_bundle_verifies_and_a_tampered_copy_fails_naming_the_file() {
             "--allow-unsigned",
             "--at",
             AT,
+            "--format",
+            "ocsf",
         ],
         dir.path(),
     );
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
     assert!(
         text(&forced.stderr).contains("not verified"),
         "{}",
         text(&forced.stderr)
     );
+    // Output produced from an unverified bundle says so in every event.
+    let events: Vec<serde_json::Value> = text(&forced.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!events.is_empty());
+    assert!(events
+        .iter()
+        .all(|e| e["unmapped"]["seg"]["bundle_signature"] == "unverified"));
 }
 
 #[test]

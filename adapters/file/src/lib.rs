@@ -110,8 +110,10 @@ pub struct JsonlInventory {
     by_urn: BTreeMap<String, usize>,
     /// Lines that could not be used.
     pub problems: Vec<InventoryProblem>,
-    /// Records of deleted resources, skipped.
+    /// Resources whose newest record is a deletion, skipped.
     pub deleted: usize,
+    /// Older records replaced by a newer record of the same asset.
+    pub superseded: usize,
 }
 
 impl JsonlInventory {
@@ -130,6 +132,7 @@ impl JsonlInventory {
             by_urn,
             problems: parsed.problems,
             deleted: parsed.deleted,
+            superseded: parsed.superseded,
         }
     }
 
