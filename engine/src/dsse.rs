@@ -5,7 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
@@ -98,7 +98,7 @@ pub fn verify(
             EngineError::AttestVerify(format!("signature of key {} is malformed: {e}", s.keyid))
         })?;
         return key
-            .verify(&message, &sig)
+            .verify_strict(&message, &sig)
             .map(|()| Verified {
                 keyid: s.keyid.clone(),
                 payload: payload.clone(),

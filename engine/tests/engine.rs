@@ -199,9 +199,9 @@ fn scans_are_deterministic_across_worker_counts_and_errors_do_not_abort() {
 #[test]
 fn the_evaluation_time_limit_turns_a_runaway_policy_into_an_error() {
     let mut opts = LoadOptions::new(Trust::Keys(vec![key().verifying_key()]));
-    opts.time_limit = Duration::from_millis(20);
+    opts.time_limit = Duration::from_millis(1);
     let bundle = CompiledBundle::load(&signed(), &opts).unwrap();
-    let line = r#"{"accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00Z","resourceType":"Test::Slow","resourceId":"s","awsRegion":"us-east-1","configuration":{"loops":50000000}}"#;
+    let line = r#"{"accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00Z","resourceType":"Test::Slow","resourceId":"s","awsRegion":"us-east-1","configuration":{"loops":3000000}}"#;
     let inv = parse_jsonl(line);
     let report = scan(
         &bundle,
