@@ -6,7 +6,8 @@
 # Phases: build (or reuse) kube-apiserver and etcd, create (or reuse) the Python virtualenv with
 # moto, cargo fmt --check, cargo clippy -D warnings, cargo test --workspace (unit and e2e tests
 # against a real kube-apiserver and moto), verify and test every policy bundle with the seg
-# binary, and finally check that no process started by the tests survived. See docs/testing.md.
+# binary, check that crds/*.yaml match `seg crds`, and finally check that no process started by
+# the tests survived. See docs/testing.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -169,6 +170,16 @@ for manifest in policy-bundles/*/manifest.json; do
     bundles=$((bundles + 1))
 done
 echo "policy bundles verified and tested: $bundles"
+end_phase
+
+# The committed CustomResourceDefinitions must be exactly what the Rust types generate.
+begin_phase "crd drift"
+if ! "$SEG_BIN" crds | diff -u <(cat crds/*.yaml) -; then
+    echo "crds/*.yaml differ from the Rust types in crds/src (diff above: - committed, + generated)." >&2
+    echo "Regenerate them with: cargo run -p seg -- crds --write crds" >&2
+    exit 1
+fi
+echo "crds/*.yaml match the types"
 end_phase
 
 # The same vectors through OPA: the policies must mean the same under both engines.

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use seg_engine::model::{CheckResult, Finding, Severity};
 use seg_engine::time::Timestamp;
 
+pub use seg_crds::finding_name;
+
 /// State of a Finding object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -61,16 +63,6 @@ pub struct Plan {
     pub recorded: usize,
     /// Some failing results have no object because of the cap.
     pub truncated: bool,
-}
-
-/// Name of the Finding object of a fingerprint: a DNS-1123 label, stable across runs.
-pub fn finding_name(fingerprint: &str) -> String {
-    let hex: String = fingerprint
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(40)
-        .collect();
-    format!("f-{}", hex.to_ascii_lowercase())
 }
 
 fn rank(s: Severity) -> u8 {
@@ -256,16 +248,6 @@ mod tests {
                 Write::Delete { name } => existing.retain(|e| &e.name != name),
             }
         }
-    }
-
-    #[test]
-    fn names_are_dns_labels_and_stable() {
-        let n = finding_name(&"ab".repeat(32));
-        assert_eq!(n.len(), 42);
-        assert!(n
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
-        assert_eq!(n, finding_name(&"ab".repeat(32)));
     }
 
     #[test]

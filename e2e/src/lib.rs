@@ -33,5 +33,5 @@ mod util;
 pub use control_plane::{ControlPlane, User};
 pub use error::{Error, Result};
 pub use moto::{venv_dir, Moto, DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
-pub use process::{MARKER_ENV, RUN_DIR_ENV};
+pub use process::{ManagedProcess, MARKER_ENV, RUN_DIR_ENV};
 pub use util::{free_port, repo_root};

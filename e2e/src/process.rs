@@ -28,7 +28,7 @@ const GUARD_SCRIPT: &str = r#"while read -r _; do :; done; kill -KILL "$@" 2>/de
 
 /// A running child process with its log file.
 #[derive(Debug)]
-pub(crate) struct ManagedProcess {
+pub struct ManagedProcess {
     name: String,
     child: Child,
     log: PathBuf,
@@ -38,7 +38,7 @@ pub(crate) struct ManagedProcess {
 
 impl ManagedProcess {
     /// Starts `cmd` with stdout and stderr appended to `log`.
-    pub(crate) fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Result<Self> {
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Result<Self> {
         let out = OpenOptions::new()
             .create(true)
             .append(true)
@@ -64,7 +64,7 @@ impl ManagedProcess {
         Ok(process)
     }
 
-    pub(crate) fn log(&self) -> &Path {
+    pub fn log(&self) -> &Path {
         &self.log
     }
 
@@ -113,7 +113,7 @@ impl ManagedProcess {
     }
 
     /// Kills and reaps the process (and its guard). Idempotent.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if self.stopped {
             return;
         }

@@ -1,8 +1,10 @@
 //! `seg`: the operator binary and its command line.
 
 mod bundle_cmd;
+mod crds_cmd;
 mod embedded;
 mod error;
+mod operator_cmd;
 mod render;
 mod scan_cmd;
 
@@ -34,6 +36,10 @@ enum Command {
     Bundle(BundleCommand),
     /// Evaluate a bundle over an inventory (offline: no cluster, no cloud).
     Scan(ScanArgs),
+    /// Print the CustomResourceDefinitions (Benchmark, Finding, Scan) as YAML.
+    Crds(crds_cmd::CrdsArgs),
+    /// Run the controllers (Benchmark) against the cluster of the current kubeconfig.
+    Operator,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +130,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
         Command::Scan(args) => scan_cmd::run(args),
+        Command::Crds(args) => crds_cmd::run(args),
+        Command::Operator => operator_cmd::run(),
     };
     match result {
         Ok(code) => code,

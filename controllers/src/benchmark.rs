@@ -1,0 +1,379 @@
+//! The Benchmark reconciler: fetch the bundle and keys, verify and compile (pure), write status.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+use seg_crds::{Benchmark, BenchmarkStatus};
+use seg_engine::bundle::BundleFiles;
+use seg_engine::dsse::KeyFile;
+use seg_engine::policy::{CompiledBundle, LoadOptions, SignatureStatus, Trust};
+
+use crate::conditions::{merge, ready, stalled};
+use crate::error::Error;
+use crate::Context;
+
+/// Largest uncompressed bundle accepted from a ConfigMap.
+const MAX_BUNDLE_BYTES: u64 = 16 << 20;
+
+/// Unpack a gzip-compressed tar archive into bundle files (regular files only, clean paths).
+pub fn untar_bundle(bytes: &[u8]) -> Result<BundleFiles, String> {
+    let gz = flate2::read::GzDecoder::new(bytes).take(MAX_BUNDLE_BYTES + 1);
+    let mut archive = tar::Archive::new(gz);
+    let mut files = BundleFiles::new();
+    let mut total: u64 = 0;
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a tar.gz archive: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a tar.gz archive: {e}"))?;
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            continue;
+        }
+        let path = entry
+            .path()
+            .map_err(|e| format!("bad path in archive: {e}"))?
+            .to_string_lossy()
+            .into_owned();
+        let path = path.trim_start_matches("./").to_string();
+        if !kind.is_file() {
+            return Err(format!(
+                "{path}: only regular files are allowed in a bundle archive"
+            ));
+        }
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{path}: {e}"))?;
+        total += bytes.len() as u64;
+        if total > MAX_BUNDLE_BYTES {
+            return Err(format!(
+                "bundle is larger than {MAX_BUNDLE_BYTES} bytes uncompressed"
+            ));
+        }
+        files.insert(&path, bytes).map_err(|e| e.to_string())?;
+    }
+    Ok(files)
+}
+
+/// The status for a bundle that loaded (pure).
+pub fn loaded_status(
+    prev: Option<&BenchmarkStatus>,
+    generation: Option<i64>,
+    bundle: &CompiledBundle,
+    now: &str,
+) -> BenchmarkStatus {
+    let (verified, keyid) = match &bundle.signature {
+        SignatureStatus::Verified { keyid } => (true, Some(keyid.clone())),
+        SignatureStatus::Unverified { .. } => (false, None),
+    };
+    let message = format!(
+        "bundle {} {} loaded: {} controls, digest {}",
+        bundle.manifest.id,
+        bundle.manifest.version,
+        bundle.controls.len(),
+        bundle.digest
+    );
+    BenchmarkStatus {
+        observed_generation: generation,
+        bundle_id: Some(bundle.manifest.id.clone()),
+        version: Some(bundle.manifest.version.clone()),
+        digest: Some(bundle.digest.clone()),
+        control_count: Some(bundle.controls.len() as i64),
+        signature_verified: Some(verified),
+        signer_key_id: keyid,
+        conditions: merge(
+            prev.map(|p| p.conditions.as_slice()).unwrap_or(&[]),
+            &ready("BundleLoaded", message),
+            generation,
+            now,
+        ),
+    }
+}
+
+/// The status for a bundle that could not be loaded (pure).
+pub fn failed_status(
+    prev: Option<&BenchmarkStatus>,
+    generation: Option<i64>,
+    reason: &str,
+    message: &str,
+    now: &str,
+) -> BenchmarkStatus {
+    BenchmarkStatus {
+        observed_generation: generation,
+        conditions: merge(
+            prev.map(|p| p.conditions.as_slice()).unwrap_or(&[]),
+            &stalled(reason, message.to_string()),
+            generation,
+            now,
+        ),
+        ..BenchmarkStatus::default()
+    }
+}
+
+fn engine_reason(e: &seg_engine::EngineError) -> &'static str {
+    match e {
+        seg_engine::EngineError::BundleVerify(_) => "SignatureInvalid",
+        seg_engine::EngineError::Key(_) => "KeyInvalid",
+        _ => "BundleInvalid",
+    }
+}
+
+/// Fetch the bundle files named by the spec.
+async fn fetch_files(ctx: &Context, ns: &str, bm: &Benchmark) -> Result<BundleFiles, Error> {
+    if let Some(name) = &bm.spec.source.builtin {
+        return ctx.builtins.get(name).cloned().ok_or_else(|| {
+            Error::invalid(
+                "BundleNotFound",
+                format!(
+                    "spec.source.builtin: no built-in bundle {name:?} (known: {})",
+                    ctx.builtins.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        });
+    }
+    let Some(src) = &bm.spec.source.config_map else {
+        return Err(Error::invalid(
+            "BundleNotFound",
+            "spec.source: neither builtin nor configMap is set",
+        ));
+    };
+    let cms: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+    let Some(cm) = cms.get_opt(&src.name).await? else {
+        return Err(Error::invalid(
+            "BundleNotFound",
+            format!("spec.source.configMap: ConfigMap {ns}/{} not found", src.name),
+        ));
+    };
+    let bytes = cm
+        .binary_data
+        .as_ref()
+        .and_then(|d| d.get(&src.key))
+        .map(|b| b.0.clone())
+        .ok_or_else(|| {
+            Error::invalid(
+                "BundleNotFound",
+                format!(
+                    "spec.source.configMap: ConfigMap {ns}/{} has no binaryData key {:?}",
+                    src.name, src.key
+                ),
+            )
+        })?;
+    untar_bundle(&bytes).map_err(|e| {
+        Error::invalid(
+            "BundleInvalid",
+            format!("ConfigMap {ns}/{} key {}: {e}", src.name, src.key),
+        )
+    })
+}
+
+/// Fetch the public keys named by the spec; the operator's default keys when none are named.
+async fn fetch_keys(ctx: &Context, ns: &str, bm: &Benchmark) -> Result<Vec<VerifyingKey>, Error> {
+    if bm.spec.public_keys.is_empty() {
+        return Ok(ctx.default_keys.clone());
+    }
+    let mut keys = Vec::new();
+    for (i, r) in bm.spec.public_keys.iter().enumerate() {
+        let field = format!("spec.publicKeys[{i}]");
+        let text = if let Some(k) = &r.config_map_key_ref {
+            let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+            api.get_opt(&k.name)
+                .await?
+                .and_then(|cm| cm.data.and_then(|d| d.get(&k.key).cloned()))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "KeyNotFound",
+                        format!("{field}: ConfigMap {ns}/{} key {} not found", k.name, k.key),
+                    )
+                })?
+        } else if let Some(k) = &r.secret_key_ref {
+            let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+            let bytes = api
+                .get_opt(&k.name)
+                .await?
+                .and_then(|s| s.data.and_then(|d| d.get(&k.key).cloned()))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "KeyNotFound",
+                        format!("{field}: Secret {ns}/{} key {} not found", k.name, k.key),
+                    )
+                })?;
+            String::from_utf8(bytes.0)
+                .map_err(|_| Error::invalid("KeyInvalid", format!("{field}: key is not UTF-8")))?
+        } else {
+            return Err(Error::invalid(
+                "KeyNotFound",
+                format!("{field}: neither configMapKeyRef nor secretKeyRef is set"),
+            ));
+        };
+        let key = KeyFile::parse(&text)
+            .and_then(|f| f.verifying_key())
+            .map_err(|e| Error::invalid("KeyInvalid", format!("{field}: {e}")))?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+/// Reconcile one Benchmark: fetch, validate, build (pure), apply status.
+pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = bm.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let name = bm.meta().name.clone().ok_or(Error::MissingMetadata("name"))?;
+    let generation = bm.meta().generation;
+    let prev = bm.status.as_ref();
+    let now = (ctx.clock)();
+
+    let outcome = match fetch_files(&ctx, &ns, &bm).await {
+        Ok(files) => match fetch_keys(&ctx, &ns, &bm).await {
+            Ok(keys) => {
+                let mut opts = LoadOptions::new(Trust::Keys(keys));
+                opts.controls = bm.spec.controls.clone();
+                CompiledBundle::load(&files, &opts)
+                    .map_err(|e| Error::invalid(engine_reason(&e), e.to_string()))
+                    .map(|b| {
+                        let status = loaded_status(prev, generation, &b, &now);
+                        ctx.bundles.insert(&ns, &name, b);
+                        status
+                    })
+            }
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let status = match outcome {
+        Ok(s) => s,
+        Err(Error::Invalid { reason, message }) => {
+            ctx.bundles.remove(&ns, &name);
+            let s = failed_status(prev, generation, reason, &message, &now);
+            if prev != Some(&s) {
+                let ev = Event {
+                    type_: EventType::Warning,
+                    reason: reason.into(),
+                    note: Some(message.clone()),
+                    action: "LoadBundle".into(),
+                    secondary: None,
+                };
+                // An Event is best effort: a failure to publish must not hide the status.
+                let _ = ctx.recorder.publish(&ev, &bm.object_ref(&())).await;
+            }
+            s
+        }
+        Err(other) => return Err(other),
+    };
+    if prev != Some(&status) {
+        let api: Api<Benchmark> = Api::namespaced(ctx.client.clone(), &ns);
+        let patch = serde_json::json!({
+            "apiVersion": seg_crds::API_VERSION,
+            "kind": "Benchmark",
+            "status": status,
+        });
+        api.patch_status(
+            &name,
+            &PatchParams::apply(crate::FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    }
+    // Invalid input waits for a change of the object (watch events); a valid bundle is re-read
+    // periodically in case a referenced ConfigMap or key changed.
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// Transient errors back off; invalid specs were already written to status.
+pub fn error_policy(_bm: Arc<Benchmark>, err: &Error, _ctx: Arc<Context>) -> Action {
+    if err.transient() {
+        Action::requeue(Duration::from_secs(5))
+    } else {
+        Action::await_change()
+    }
+}
+
+/// The compiled bundles of Ready Benchmarks, by namespace and name, for the Scan reconciler.
+#[derive(Debug, Default)]
+pub struct BundleCache {
+    inner: std::sync::Mutex<BTreeMap<(String, String), Arc<CompiledBundle>>>,
+}
+
+impl BundleCache {
+    pub fn insert(&self, ns: &str, name: &str, b: CompiledBundle) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.insert((ns.to_string(), name.to_string()), Arc::new(b));
+        }
+    }
+
+    pub fn remove(&self, ns: &str, name: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.remove(&(ns.to_string(), name.to_string()));
+        }
+    }
+
+    pub fn get(&self, ns: &str, name: &str) -> Option<Arc<CompiledBundle>> {
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (path, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            builder.append_data(&mut h, path, *bytes).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn archives_unpack_into_bundle_files() {
+        let files = untar_bundle(&tar_gz(&[
+            ("manifest.json", b"{}"),
+            ("./policies/a.rego", b"package a"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            files.paths().collect::<Vec<_>>(),
+            vec!["manifest.json", "policies/a.rego"]
+        );
+        assert!(untar_bundle(b"not gzip").unwrap_err().contains("tar.gz"));
+    }
+
+    #[test]
+    fn a_failed_load_is_stalled_with_its_reason_and_stable() {
+        let a = failed_status(
+            None,
+            Some(3),
+            "SignatureInvalid",
+            "policies/x.rego: sha256 differs",
+            "t1",
+        );
+        let b = failed_status(
+            Some(&a),
+            Some(3),
+            "SignatureInvalid",
+            "policies/x.rego: sha256 differs",
+            "t2",
+        );
+        assert_eq!(a, b, "an unchanged failure writes nothing");
+        let ready = a.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        assert!(ready.message.contains("policies/x.rego"));
+        assert_eq!(ready.reason, "SignatureInvalid");
+    }
+}
