@@ -9,6 +9,9 @@ pub enum Error {
     /// The API server failed or was unreachable: retry with backoff.
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    /// The finalizer helper failed (adding/removing the finalizer or the cleanup).
+    #[error("finalizer: {0}")]
+    Finalizer(String),
     /// The object has no namespace or name (never for namespaced objects from the API server).
     #[error("object without {0}")]
     MissingMetadata(&'static str),
@@ -28,11 +31,12 @@ impl Error {
             Error::Invalid { .. } => "invalid_spec",
             Error::Kube(_) => "api",
             Error::MissingMetadata(_) => "invalid_object",
+            Error::Finalizer(_) => "api",
         }
     }
 
     /// Whether retrying later can succeed without a spec change.
     pub fn transient(&self) -> bool {
-        matches!(self, Error::Kube(_))
+        matches!(self, Error::Kube(_) | Error::Finalizer(_))
     }
 }

@@ -7,6 +7,7 @@ pub mod benchmark;
 pub mod conditions;
 pub mod error;
 pub mod findings;
+pub mod scan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ pub struct Context {
     /// Keys trusted when a Benchmark names none (the keys the built-in bundles are signed with).
     pub default_keys: Vec<VerifyingKey>,
     pub bundles: benchmark::BundleCache,
+    /// Where `spec.inventory.path` of Scans is resolved (a mounted volume).
+    pub inventory_dir: Option<std::path::PathBuf>,
+    /// Where `spec.export.path` of Scans is written (a mounted volume).
+    pub export_dir: Option<std::path::PathBuf>,
     /// The current time as RFC 3339 (an input, so that tests can fix it).
     pub clock: Box<dyn Fn() -> String + Send + Sync>,
 }
@@ -58,9 +63,26 @@ impl Context {
             builtins,
             default_keys,
             bundles: benchmark::BundleCache::default(),
+            inventory_dir: None,
+            export_dir: None,
             clock: Box::new(|| k8s_openapi::jiff::Timestamp::now().to_string()),
         }
     }
+}
+
+/// Run the Scan controller until shutdown (SIGINT/SIGTERM).
+pub async fn run_scans(ctx: Arc<Context>) {
+    let api: Api<seg_crds::Scan> = Api::all(ctx.client.clone());
+    Controller::new(api, watcher::Config::default())
+        .shutdown_on_signal()
+        .run(scan::reconcile, scan::error_policy, ctx)
+        .for_each(|r| {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "scan reconcile failed");
+            }
+            futures::future::ready(())
+        })
+        .await;
 }
 
 /// Run the Benchmark controller until shutdown (SIGINT/SIGTERM).

@@ -38,8 +38,8 @@ enum Command {
     Scan(ScanArgs),
     /// Print the CustomResourceDefinitions (Benchmark, Finding, Scan) as YAML.
     Crds(crds_cmd::CrdsArgs),
-    /// Run the controllers (Benchmark) against the cluster of the current kubeconfig.
-    Operator,
+    /// Run the controllers (Benchmark, Scan) against the cluster of the current kubeconfig.
+    Operator(operator_cmd::OperatorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +131,7 @@ fn main() -> ExitCode {
         Command::Bundle(cmd) => bundle_cmd::run(cmd),
         Command::Scan(args) => scan_cmd::run(args),
         Command::Crds(args) => crds_cmd::run(args),
-        Command::Operator => operator_cmd::run(),
+        Command::Operator(args) => operator_cmd::run(args),
     };
     match result {
         Ok(code) => code,

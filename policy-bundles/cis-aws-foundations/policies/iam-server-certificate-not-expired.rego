@@ -31,7 +31,7 @@ expires_ns := time.parse_rfc3339_ns(expiration) if {
 	regex.match(ts_pattern, expiration)
 }
 
-ev := [{"path": "supplementaryConfiguration.ServerCertificateMetadata.expiration", "value": expiration, "expected": sprintf("after %s", [input.context.evaluation_time])}]
+ev := [{"path": "supplementaryConfiguration.ServerCertificateMetadata.expiration", "value": expiration, "expected": "after the evaluation time"}]
 
 # Explicit tests, so that a missing value makes them false instead of undefined.
 now_is_number if {

@@ -50,7 +50,7 @@ too_old contains sprintf("access key %s was last rotated %s, %d days ago", [k, r
 	now - ts_ns(rotated(k)) > max_days * day_ns
 }
 
-evidence contains {"path": concat(".", ["supplementaryConfiguration.CredentialReport", field(k, "last_rotated")]), "value": rotated(k), "expected": sprintf("at most %d days before %s", [max_days, input.context.evaluation_time])} if {
+evidence contains {"path": concat(".", ["supplementaryConfiguration.CredentialReport", field(k, "last_rotated")]), "value": rotated(k), "expected": sprintf("at most %d days before the evaluation time", [max_days])} if {
 	some k in active_keys
 }
 

@@ -59,7 +59,7 @@ idle contains sprintf("access key %s %s %s, %d days ago", [k, b.what, b.value, f
 	now - b.ns >= max_days * day_ns
 }
 
-evidence contains {"path": concat(".", ["supplementaryConfiguration.CredentialReport", b.field]), "value": b.value, "expected": sprintf("less than %d days before %s", [max_days, input.context.evaluation_time])} if {
+evidence contains {"path": concat(".", ["supplementaryConfiguration.CredentialReport", b.field]), "value": b.value, "expected": sprintf("less than %d days before the evaluation time", [max_days])} if {
 	some k in active_keys
 	b := key_basis(k)
 }

@@ -51,7 +51,7 @@ age_days := floor((now - basis.ns) / day_ns) if {
 
 ev := [
 	{"path": "supplementaryConfiguration.CredentialReport.password_enabled", "value": password_enabled},
-	{"path": sprintf("supplementaryConfiguration.CredentialReport.%s", [basis.field]), "value": basis.value, "expected": sprintf("less than %d days before %s", [max_days, input.context.evaluation_time])},
+	{"path": sprintf("supplementaryConfiguration.CredentialReport.%s", [basis.field]), "value": basis.value, "expected": sprintf("less than %d days before the evaluation time", [max_days])},
 ]
 
 # Explicit tests, so that a missing value makes them false instead of undefined.

@@ -1,0 +1,470 @@
+//! The Scan reconciler: fetch the bundle and inventory, evaluate (pure engine), plan Finding writes
+//! (pure), apply them, export OCSF, write status. Findings are removed through a finalizer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
+use kube::{Api, Resource, ResourceExt};
+use seg_adapter_file::JsonlInventory;
+use seg_crds::{
+    condition_type, ConditionStatus, EvidenceReference, Finding, FindingSpec, FindingState, FindingStatus,
+    LocalObjectReference, Provider, ResultCounts, Scan, ScanPhase, ScanProgress, ScanStatus, SeverityCounts,
+};
+use seg_engine::model::{EvalRequest, Scope};
+use seg_engine::policy::CompiledBundle;
+use seg_engine::scan::{PolicyEvaluator, ScanOptions, ScanReport};
+use seg_engine::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::conditions::{merge, ready, stalled, Want};
+use crate::error::Error;
+use crate::findings::{self, Existing, Observed, State, Write};
+use crate::Context;
+
+/// Label that ties a Finding to its Scan.
+pub const SCAN_LABEL: &str = "seg.neurocipher.io/scan";
+/// Finalizer that removes a Scan's Findings before the Scan goes.
+pub const FINALIZER: &str = "seg.neurocipher.io/findings";
+
+fn conv<A: Serialize, B: DeserializeOwned>(a: &A) -> Option<B> {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// Status counts of a report (pure).
+pub fn counts(report: &ScanReport) -> (ResultCounts, SeverityCounts) {
+    let c = |k: &str| report.count(k) as i64;
+    (
+        ResultCounts {
+            pass: c("pass"),
+            fail: c("fail"),
+            warn: c("warn"),
+            error: c("error"),
+            not_applicable: c("not_applicable"),
+        },
+        SeverityCounts {
+            critical: c("fail.critical"),
+            high: c("fail.high"),
+            medium: c("fail.medium"),
+            low: c("fail.low"),
+            info: c("fail.info"),
+        },
+    )
+}
+
+fn observed_of(status: Option<&FindingStatus>) -> Option<Observed> {
+    let s = status?;
+    let ts = |t: &Option<String>| t.as_deref().and_then(|t| Timestamp::parse(t).ok());
+    Some(Observed {
+        result: conv(&s.result?)?,
+        message: s.message.clone().unwrap_or_default(),
+        evidence: s.evidence.iter().map(|e| e.hash.clone()).collect(),
+        state: match s.state? {
+            FindingState::Open => State::Open,
+            FindingState::Resolved => State::Resolved,
+        },
+        first_seen: ts(&s.first_seen)?,
+        last_seen: ts(&s.last_seen)?,
+    })
+}
+
+fn status_of(o: &Observed, run_id: &str, media_type: &str) -> FindingStatus {
+    FindingStatus {
+        result: conv(&o.result),
+        message: Some(o.message.clone()),
+        evidence: o
+            .evidence
+            .iter()
+            .map(|h| EvidenceReference {
+                hash: h.clone(),
+                uri: None,
+                media_type: media_type.to_string(),
+            })
+            .collect(),
+        first_seen: Some(o.first_seen.to_rfc3339()),
+        last_seen: Some(o.last_seen.to_rfc3339()),
+        state: Some(match o.state {
+            State::Open => FindingState::Open,
+            State::Resolved => FindingState::Resolved,
+        }),
+        last_run_id: Some(run_id.to_string()),
+    }
+}
+
+async fn write_status(api: &Api<Scan>, name: &str, status: &ScanStatus) -> Result<(), Error> {
+    let patch = serde_json::json!({ "apiVersion": seg_crds::API_VERSION, "kind": "Scan", "status": status });
+    api.patch_status(
+        name,
+        &PatchParams::apply(crate::FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Reconcile one Scan (through the finalizer helper).
+pub async fn reconcile(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
+    finalizer(&api, FINALIZER, scan, |event| async {
+        match event {
+            FinalizerEvent::Apply(scan) => apply(scan, ctx.clone()).await,
+            FinalizerEvent::Cleanup(scan) => cleanup(scan, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(e.to_string()))
+}
+
+async fn cleanup(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let name = scan.name_any();
+    let findings: Api<Finding> = Api::namespaced(ctx.client.clone(), &ns);
+    let lp = ListParams::default().labels(&format!("{SCAN_LABEL}={name}"));
+    for f in findings.list(&lp).await? {
+        findings.delete(&f.name_any(), &DeleteParams::default()).await?;
+    }
+    Ok(Action::await_change())
+}
+
+fn with_conditions(
+    mut status: ScanStatus,
+    prev: Option<&ScanStatus>,
+    want: &[Want],
+    generation: Option<i64>,
+    now: &str,
+) -> ScanStatus {
+    status.conditions = merge(
+        prev.map(|p| p.conditions.as_slice()).unwrap_or(&[]),
+        want,
+        generation,
+        now,
+    );
+    status.observed_generation = generation;
+    status
+}
+
+async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let name = scan.name_any();
+    let generation = scan.meta().generation;
+    let prev = scan.status.as_ref();
+    let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
+    let now = (ctx.clock)();
+
+    // A run per generation: an unchanged, completed Scan is left alone.
+    if prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Succeeded))
+        || scan.spec.suspend
+    {
+        return Ok(Action::await_change());
+    }
+    let Some(bundle) = ctx.bundles.get(&ns, &scan.spec.benchmark_ref.name) else {
+        let want = vec![Want {
+            type_: condition_type::RECONCILING,
+            status: ConditionStatus::True,
+            reason: "BenchmarkNotReady".into(),
+            message: format!(
+                "waiting for Benchmark {ns}/{} to be Ready",
+                scan.spec.benchmark_ref.name
+            ),
+        }];
+        let s = with_conditions(
+            ScanStatus {
+                phase: Some(ScanPhase::Pending),
+                ..prev.cloned().unwrap_or_default()
+            },
+            prev,
+            &want,
+            generation,
+            &now,
+        );
+        if prev != Some(&s) {
+            write_status(&api, &name, &s).await?;
+        }
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    };
+    let text = match inventory_text(&ctx, &ns, &scan).await {
+        Ok(t) => t,
+        Err(Error::Invalid { reason, message }) => {
+            let s = with_conditions(
+                ScanStatus {
+                    phase: Some(ScanPhase::Failed),
+                    ..prev.cloned().unwrap_or_default()
+                },
+                prev,
+                &stalled(reason, message),
+                generation,
+                &now,
+            );
+            if prev != Some(&s) {
+                write_status(&api, &name, &s).await?;
+            }
+            return Ok(Action::await_change());
+        }
+        Err(e) => return Err(e),
+    };
+
+    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
+    let running = with_conditions(
+        ScanStatus {
+            phase: Some(ScanPhase::Running),
+            last_run_time: Some(now.clone()),
+            ..prev.cloned().unwrap_or_default()
+        },
+        prev,
+        &[Want {
+            type_: condition_type::RECONCILING,
+            status: ConditionStatus::True,
+            reason: "Scanning".into(),
+            message: "evaluating the inventory".into(),
+        }],
+        generation,
+        &now,
+    );
+    write_status(&api, &name, &running).await?;
+
+    let (report, problems) = evaluate(bundle.clone(), text, at, &ns).await?;
+
+    // Findings: plan (pure), then apply.
+    let findings_api: Api<Finding> = Api::namespaced(ctx.client.clone(), &ns);
+    let lp = ListParams::default().labels(&format!("{SCAN_LABEL}={name}"));
+    let existing: Vec<Existing> = findings_api
+        .list(&lp)
+        .await?
+        .into_iter()
+        .map(|f| Existing {
+            name: f.name_any(),
+            observed: observed_of(f.status.as_ref()),
+        })
+        .collect();
+    let cap = usize::try_from(scan.spec.limits.max_findings).unwrap_or(0);
+    let plan = findings::plan(&existing, &report.eval.findings, cap, at);
+    let pp = PatchParams::apply(crate::FIELD_MANAGER).force();
+    let run_id = report.eval.run.run_id.clone();
+    for w in &plan.writes {
+        match w {
+            Write::Create {
+                name: fname,
+                finding,
+                observed,
+            } => {
+                let spec = FindingSpec {
+                    scan_ref: LocalObjectReference { name: name.clone() },
+                    bundle_id: bundle.manifest.id.clone(),
+                    control_id: finding.control_id.clone(),
+                    control_version: finding.control_version.clone(),
+                    asset_urn: finding.asset.urn.clone(),
+                    severity: conv(&finding.severity)
+                        .ok_or_else(|| Error::invalid("Internal", "severity"))?,
+                    fingerprint: finding.fingerprint.clone(),
+                };
+                let obj = serde_json::json!({
+                    "apiVersion": seg_crds::API_VERSION,
+                    "kind": "Finding",
+                    "metadata": { "name": fname, "labels": { SCAN_LABEL: name } },
+                    "spec": spec,
+                });
+                findings_api.patch(fname, &pp, &Patch::Apply(&obj)).await?;
+                let st = serde_json::json!({
+                    "apiVersion": seg_crds::API_VERSION,
+                    "kind": "Finding",
+                    "status": status_of(observed, &run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE),
+                });
+                findings_api.patch_status(fname, &pp, &Patch::Apply(&st)).await?;
+            }
+            Write::Status {
+                name: fname,
+                observed,
+            } => {
+                let st = serde_json::json!({
+                    "apiVersion": seg_crds::API_VERSION,
+                    "kind": "Finding",
+                    "status": status_of(observed, &run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE),
+                });
+                findings_api.patch_status(fname, &pp, &Patch::Apply(&st)).await?;
+            }
+            Write::Delete { name: fname } => {
+                findings_api.delete(fname, &DeleteParams::default()).await?;
+            }
+        }
+    }
+
+    let export_location = match &scan.spec.export {
+        Some(e) => Some(export(&ctx, &report, &bundle, &e.path).await?),
+        None => None,
+    };
+    let (results, severities) = counts(&report);
+    let evaluated = report.count("assets") as i64;
+    let status = ScanStatus {
+        observed_generation: generation,
+        run_id: Some(run_id),
+        phase: Some(ScanPhase::Succeeded),
+        progress: Some(ScanProgress {
+            assets_discovered: evaluated + problems as i64,
+            assets_evaluated: evaluated,
+            assets_total: Some(evaluated),
+            controls_evaluated: report.count("evaluations") as i64,
+            controls_total: Some(report.count("evaluations") as i64),
+        }),
+        result_counts: Some(results),
+        severity_counts: Some(severities),
+        findings_truncated: Some(plan.truncated),
+        last_run_time: Some(now.clone()),
+        last_completion_time: Some((ctx.clock)()),
+        next_run_time: None,
+        export_location,
+        conditions: Vec::new(),
+    };
+    let message = format!(
+        "{} evaluations: {} fail, {} Finding(s) recorded{}; {} inventory line(s) skipped",
+        report.count("evaluations"),
+        plan.failing,
+        plan.recorded,
+        if plan.truncated {
+            " (truncated at limits.maxFindings)"
+        } else {
+            ""
+        },
+        problems
+    );
+    let status = with_conditions(
+        status,
+        Some(&running),
+        &ready("ScanSucceeded", message),
+        generation,
+        &now,
+    );
+    write_status(&api, &name, &status).await?;
+    Ok(Action::await_change())
+}
+
+async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, Error> {
+    if scan.spec.provider != Provider::Inventory {
+        return Err(Error::invalid(
+            "ProviderNotAvailable",
+            format!("spec.provider: {:?} scans need the cloud adapter, which this operator build does not include yet; use provider inventory", scan.spec.provider),
+        ));
+    }
+    let Some(src) = &scan.spec.inventory else {
+        return Err(Error::invalid("InventoryNotFound", "spec.inventory is not set"));
+    };
+    if let Some(k) = &src.config_map_key_ref {
+        let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+        return api
+            .get_opt(&k.name)
+            .await?
+            .and_then(|cm| cm.data.and_then(|d| d.get(&k.key).cloned()))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "InventoryNotFound",
+                    format!(
+                        "spec.inventory.configMapKeyRef: ConfigMap {ns}/{} key {} not found",
+                        k.name, k.key
+                    ),
+                )
+            });
+    }
+    if let Some(p) = &src.path {
+        let Some(dir) = &ctx.inventory_dir else {
+            return Err(Error::invalid(
+                "InventoryNotFound",
+                "spec.inventory.path: the operator has no inventory directory (--inventory-dir)",
+            ));
+        };
+        let path = dir.join(p);
+        return tokio::fs::read_to_string(&path).await.map_err(|e| {
+            Error::invalid(
+                "InventoryNotFound",
+                format!("spec.inventory.path: {}: {e}", path.display()),
+            )
+        });
+    }
+    Err(Error::invalid(
+        "InventoryNotFound",
+        "spec.inventory: neither configMapKeyRef nor path is set",
+    ))
+}
+
+async fn evaluate(
+    bundle: Arc<CompiledBundle>,
+    text: String,
+    at: Timestamp,
+    ns: &str,
+) -> Result<(ScanReport, usize), Error> {
+    let org = ns.to_string();
+    tokio::task::spawn_blocking(move || {
+        let inventory = JsonlInventory::from_text(&text);
+        let mut options = ScanOptions::new(at);
+        options.workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let ev = PolicyEvaluator {
+            bundle: &bundle,
+            inventory: &inventory,
+            options,
+        };
+        let request = EvalRequest {
+            scope: Scope {
+                org_id: org,
+                ..Scope::default()
+            },
+            control_ids: Vec::new(),
+            assets: None,
+            since: None,
+        };
+        ev.scan(&request)
+            .map(|r| (r, inventory.problems.len()))
+            .map_err(|e| Error::invalid("InventoryInvalid", e.to_string()))
+    })
+    .await
+    .map_err(|e| Error::invalid("Internal", format!("evaluation task failed: {e}")))?
+}
+
+async fn export(
+    ctx: &Context,
+    report: &ScanReport,
+    bundle: &CompiledBundle,
+    rel: &str,
+) -> Result<String, Error> {
+    let Some(dir) = &ctx.export_dir else {
+        return Err(Error::invalid(
+            "ExportNotConfigured",
+            "spec.export.path: the operator has no export directory (--export-dir)",
+        ));
+    };
+    let path: PathBuf = dir.join(rel);
+    let producer = seg_engine::ocsf::Producer {
+        name: "seg".into(),
+        vendor_name: "Neurocipher".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        bundle_digest: bundle.digest.clone(),
+        bundle_signature: match &bundle.signature {
+            seg_engine::policy::SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
+            seg_engine::policy::SignatureStatus::Unverified { .. } => "unverified".into(),
+        },
+    };
+    let text = seg_engine::ocsf::to_jsonl(report, &bundle.controls, &producer);
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| Error::invalid("ExportFailed", format!("{}: {e}", parent.display())))?;
+    }
+    tokio::fs::write(&path, text)
+        .await
+        .map_err(|e| Error::invalid("ExportFailed", format!("{}: {e}", path.display())))?;
+    Ok(path.display().to_string())
+}
+
+/// Transient errors back off; invalid input was written to status and waits for a change.
+pub fn error_policy(_scan: Arc<Scan>, err: &Error, _ctx: Arc<Context>) -> Action {
+    if err.transient() {
+        Action::requeue(Duration::from_secs(5))
+    } else {
+        Action::await_change()
+    }
+}
