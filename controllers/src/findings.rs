@@ -78,21 +78,24 @@ fn rank(s: Severity) -> u8 {
 /// Plan the writes for one run's results over the existing objects, never exceeding `cap`
 /// objects. Under the cap, the most severe failures win (then by name), so which failures are
 /// recorded does not depend on the order of the results.
-pub fn plan(existing: &[Existing], results: &[Finding], cap: usize, now: Timestamp) -> Plan {
+pub fn plan(scan: &str, existing: &[Existing], results: &[Finding], cap: usize, now: Timestamp) -> Plan {
     let mut failing: Vec<&Finding> = results.iter().filter(|f| f.result == CheckResult::Fail).collect();
     failing.sort_by(|a, b| {
         rank(a.severity)
             .cmp(&rank(b.severity))
-            .then_with(|| finding_name(&a.fingerprint).cmp(&finding_name(&b.fingerprint)))
+            .then_with(|| finding_name(scan, &a.fingerprint).cmp(&finding_name(scan, &b.fingerprint)))
     });
     let by_name: BTreeMap<&str, &Existing> = existing.iter().map(|e| (e.name.as_str(), e)).collect();
-    let failing_names: BTreeSet<String> = failing.iter().map(|f| finding_name(&f.fingerprint)).collect();
+    let failing_names: BTreeSet<String> = failing
+        .iter()
+        .map(|f| finding_name(scan, &f.fingerprint))
+        .collect();
     // Only a run that re-checked a (control, asset) and found it passing (or not applicable)
     // resolves its Finding: an error, a skipped inventory line or a narrower run says nothing.
     let cleared: BTreeSet<String> = results
         .iter()
         .filter(|f| matches!(f.result, CheckResult::Pass | CheckResult::NotApplicable))
-        .map(|f| finding_name(&f.fingerprint))
+        .map(|f| finding_name(scan, &f.fingerprint))
         .collect();
 
     let mut out = Plan {
@@ -135,7 +138,7 @@ pub fn plan(existing: &[Existing], results: &[Finding], cap: usize, now: Timesta
 
     // 2. Failing results: update changed objects, create missing ones while there is room.
     for f in failing {
-        let name = finding_name(&f.fingerprint);
+        let name = finding_name(scan, &f.fingerprint);
         let evidence: Vec<String> = f.evidence.iter().map(|p| p.hash.clone()).collect();
         match by_name.get(name.as_str()) {
             Some(e) => {
@@ -258,12 +261,12 @@ mod tests {
             finding("c2", "a", CheckResult::Error, Severity::Low, "?"),
         ];
         let mut existing = Vec::new();
-        let p = plan(&existing, &results, 100, t("2026-11-23T00:00:00Z"));
+        let p = plan("s", &existing, &results, 100, t("2026-11-23T00:00:00Z"));
         assert_eq!(p.writes.len(), 1);
         assert!(matches!(&p.writes[0], Write::Create { .. }));
         assert_eq!((p.failing, p.recorded, p.truncated), (1, 1, false));
         apply(&mut existing, &p);
-        let again = plan(&existing, &results, 100, t("2026-11-24T00:00:00Z"));
+        let again = plan("s", &existing, &results, 100, t("2026-11-24T00:00:00Z"));
         assert!(again.writes.is_empty(), "{:?}", again.writes);
     }
 
@@ -272,9 +275,9 @@ mod tests {
         let bad = vec![finding("c1", "a", CheckResult::Fail, Severity::High, "bad")];
         let good = vec![finding("c1", "a", CheckResult::Pass, Severity::High, "ok")];
         let mut existing = Vec::new();
-        let p0 = plan(&existing, &bad, 10, t("2026-11-23T00:00:00Z"));
+        let p0 = plan("s", &existing, &bad, 10, t("2026-11-23T00:00:00Z"));
         apply(&mut existing, &p0);
-        let p = plan(&existing, &good, 10, t("2026-11-24T00:00:00Z"));
+        let p = plan("s", &existing, &good, 10, t("2026-11-24T00:00:00Z"));
         assert_eq!(p.writes.len(), 1);
         apply(&mut existing, &p);
         let o = existing[0].observed.clone().unwrap();
@@ -282,10 +285,10 @@ mod tests {
             (o.state, o.last_seen),
             (State::Resolved, t("2026-11-24T00:00:00Z"))
         );
-        assert!(plan(&existing, &good, 10, t("2026-11-25T00:00:00Z"))
+        assert!(plan("s", &existing, &good, 10, t("2026-11-25T00:00:00Z"))
             .writes
             .is_empty());
-        let p = plan(&existing, &bad, 10, t("2026-11-26T00:00:00Z"));
+        let p = plan("s", &existing, &bad, 10, t("2026-11-26T00:00:00Z"));
         apply(&mut existing, &p);
         let o = existing[0].observed.clone().unwrap();
         assert_eq!((o.state, o.first_seen), (State::Open, t("2026-11-23T00:00:00Z")));
@@ -295,6 +298,7 @@ mod tests {
     fn an_error_or_a_missing_result_does_not_resolve_an_open_finding() {
         let mut existing = Vec::new();
         let p0 = plan(
+            "s",
             &existing,
             &[finding("c", "a", CheckResult::Fail, Severity::Low, "x")],
             10,
@@ -302,10 +306,10 @@ mod tests {
         );
         apply(&mut existing, &p0);
         let errored = [finding("c", "a", CheckResult::Error, Severity::Low, "timeout")];
-        assert!(plan(&existing, &errored, 10, t("2026-11-24T00:00:00Z"))
+        assert!(plan("s", &existing, &errored, 10, t("2026-11-24T00:00:00Z"))
             .writes
             .is_empty());
-        assert!(plan(&existing, &[], 10, t("2026-11-24T00:00:00Z"))
+        assert!(plan("s", &existing, &[], 10, t("2026-11-24T00:00:00Z"))
             .writes
             .is_empty());
     }
@@ -314,6 +318,7 @@ mod tests {
     fn a_changed_message_is_one_status_write() {
         let mut existing = Vec::new();
         let p0 = plan(
+            "s",
             &existing,
             &[finding("c", "a", CheckResult::Fail, Severity::Low, "x")],
             10,
@@ -321,6 +326,7 @@ mod tests {
         );
         apply(&mut existing, &p0);
         let p = plan(
+            "s",
             &existing,
             &[finding("c", "a", CheckResult::Fail, Severity::Low, "y")],
             10,
@@ -342,7 +348,7 @@ mod tests {
                 )
             })
             .collect();
-        let p = plan(&[], &results, 2, t("2026-11-23T00:00:00Z"));
+        let p = plan("s", &[], &results, 2, t("2026-11-23T00:00:00Z"));
         assert_eq!((p.failing, p.recorded, p.truncated), (5, 2, true));
         let created: Vec<&Finding> = p
             .writes
@@ -368,16 +374,17 @@ mod tests {
             ("2026-11-21T00:00:00Z", vec![f("a", fail), f("b", fail)]),
             ("2026-11-22T00:00:00Z", vec![f("a", pass), f("b", fail)]),
         ] {
-            let p = plan(&existing, &results, 3, t(day));
+            let p = plan("s", &existing, &results, 3, t(day));
             apply(&mut existing, &p);
         }
         let p = plan(
+            "s",
             &existing,
             &[f("b", pass), f("c", fail), f("d", fail)],
             3,
             t("2026-11-23T00:00:00Z"),
         );
-        let a = finding_name(&f("a", pass).fingerprint);
+        let a = finding_name("s", &f("a", pass).fingerprint);
         let deleted: Vec<&String> = p
             .writes
             .iter()

@@ -7,7 +7,9 @@ pub mod benchmark;
 pub mod conditions;
 pub mod error;
 pub mod findings;
+pub mod lease;
 pub mod scan;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,7 +80,7 @@ pub async fn run_scans(ctx: Arc<Context>) {
         .run(scan::reconcile, scan::error_policy, ctx)
         .for_each(|r| {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "scan reconcile failed");
+                eprintln!("seg operator: scan reconcile failed: {e}");
             }
             futures::future::ready(())
         })
@@ -93,7 +95,7 @@ pub async fn run_benchmarks(ctx: Arc<Context>) {
         .run(benchmark::reconcile, benchmark::error_policy, ctx)
         .for_each(|r| {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "benchmark reconcile failed");
+                eprintln!("seg operator: benchmark reconcile failed: {e}");
             }
             futures::future::ready(())
         })

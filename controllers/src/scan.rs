@@ -159,12 +159,46 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
     let now = (ctx.clock)();
 
-    // A run per generation: an unchanged, completed Scan is left alone.
-    if prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Succeeded))
-        || scan.spec.suspend
-    {
+    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
+    if scan.spec.suspend {
         return Ok(Action::await_change());
     }
+    // A run per generation, and on schedule: an unchanged, completed Scan is left alone until its
+    // next run time. (Reconciles of one object never overlap, so a run is never started twice.)
+    let done =
+        prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Succeeded));
+    if done {
+        let next = prev
+            .and_then(|p| p.next_run_time.as_deref())
+            .and_then(|t| Timestamp::parse(t).ok());
+        match (&scan.spec.schedule, next) {
+            (None, _) => return Ok(Action::await_change()),
+            (Some(_), Some(next)) if next > at => return Ok(Action::requeue(until(at, next))),
+            (Some(_), _) => {}
+        }
+    }
+    let next_run = match &scan.spec.schedule {
+        None => None,
+        Some(s) => match crate::schedule::next_run(s, at) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                let st = with_conditions(
+                    ScanStatus {
+                        phase: Some(ScanPhase::Failed),
+                        ..prev.cloned().unwrap_or_default()
+                    },
+                    prev,
+                    &stalled("ScheduleInvalid", message),
+                    generation,
+                    &now,
+                );
+                if prev != Some(&st) {
+                    write_status(&api, &name, &st).await?;
+                }
+                return Ok(Action::await_change());
+            }
+        },
+    };
     let Some(bundle) = ctx.bundles.get(&ns, &scan.spec.benchmark_ref.name) else {
         let want = vec![Want {
             type_: condition_type::RECONCILING,
@@ -211,7 +245,6 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         Err(e) => return Err(e),
     };
 
-    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
     let running = with_conditions(
         ScanStatus {
             phase: Some(ScanPhase::Running),
@@ -245,7 +278,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         })
         .collect();
     let cap = usize::try_from(scan.spec.limits.max_findings).unwrap_or(0);
-    let plan = findings::plan(&existing, &report.eval.findings, cap, at);
+    let plan = findings::plan(&name, &existing, &report.eval.findings, cap, at);
     let pp = PatchParams::apply(crate::FIELD_MANAGER).force();
     let run_id = report.eval.run.run_id.clone();
     for w in &plan.writes {
@@ -318,7 +351,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         findings_truncated: Some(plan.truncated),
         last_run_time: Some(now.clone()),
         last_completion_time: Some((ctx.clock)()),
-        next_run_time: None,
+        next_run_time: next_run.map(|t| t.to_rfc3339()),
         export_location,
         conditions: Vec::new(),
     };
@@ -342,7 +375,16 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         &now,
     );
     write_status(&api, &name, &status).await?;
-    Ok(Action::await_change())
+    Ok(match next_run {
+        Some(next) => Action::requeue(until(at, next)),
+        None => Action::await_change(),
+    })
+}
+
+/// Time from `now` to `then` (at least one second).
+fn until(now: Timestamp, then: Timestamp) -> Duration {
+    let ns = (then.unix_nanos() - now.unix_nanos()).max(1_000_000_000);
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
 async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, Error> {

@@ -9,22 +9,18 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{CheckResult, LocalObjectReference, Severity, ID_PATTERN};
 
-/// Hex characters of the fingerprint used in a Finding's name.
+/// Hex characters of the hash used in a Finding's name.
 pub const FINDING_NAME_HEX: usize = 40;
 
-/// The name of the Finding object of a fingerprint: `f-` and the first 40 hex characters of the
-/// fingerprint (a sha256 in hex, as made by the engine), in lowercase. A fingerprint that does not
-/// start with 40 hex characters is hashed with sha256 first, so the result is always a valid
-/// DNS-1123 name of 42 characters.
-pub fn finding_name(fingerprint: &str) -> String {
-    let prefix = fingerprint
-        .get(..FINDING_NAME_HEX)
-        .filter(|p| p.bytes().all(|b| b.is_ascii_hexdigit()));
-    let hex_prefix = match prefix {
-        Some(p) => p.to_ascii_lowercase(),
-        None => hex::encode(Sha256::digest(fingerprint.as_bytes()))[..FINDING_NAME_HEX].to_owned(),
-    };
-    format!("f-{hex_prefix}")
+/// The name of the Finding object of a Scan's result: `f-` and the first 40 hex characters of
+/// sha256(scan name, fingerprint). Stable across runs, a valid DNS-1123 name of 42 characters, and
+/// distinct for two Scans of one namespace that evaluate the same (benchmark, control, asset).
+pub fn finding_name(scan: &str, fingerprint: &str) -> String {
+    let mut h = Sha256::new();
+    h.update((scan.len() as u64).to_be_bytes());
+    h.update(scan.as_bytes());
+    h.update(fingerprint.to_ascii_lowercase().as_bytes());
+    format!("f-{}", &hex::encode(h.finalize())[..FINDING_NAME_HEX])
 }
 
 /// What failed where. Immutable: the operator sets it when it creates the Finding.
@@ -38,16 +34,44 @@ pub fn finding_name(fingerprint: &str) -> String {
     derive = "PartialEq",
     shortname = "fnd",
     category = "seg",
-    doc = "A finding: one control that failed on one asset in a Scan. The name is derived from the fingerprint (f- and its first 40 hex characters), so each (benchmark, control, asset) has at most one Finding per namespace; the spec is immutable and the status follows the latest runs (result, evidence, first and last seen, open or resolved).",
-    validation = Rule::new("self.metadata.name == 'f-' + self.spec.fingerprint.substring(0, 40)")
-        .message("metadata.name must be 'f-' followed by the first 40 characters of spec.fingerprint")
-        .field_path(".spec.fingerprint"),
-    printcolumn(name = "Control", type_ = "string", json_path = ".spec.controlId", description = "The control that failed"),
-    printcolumn(name = "Severity", type_ = "string", json_path = ".spec.severity", description = "Severity of the control"),
-    printcolumn(name = "State", type_ = "string", json_path = ".status.state", description = "Open or Resolved"),
-    printcolumn(name = "Asset", type_ = "string", json_path = ".spec.assetUrn", description = "The asset"),
-    printcolumn(name = "Scan", type_ = "string", json_path = ".spec.scanRef.name", description = "The Scan that found it", priority = 1),
-    printcolumn(name = "Last Seen", type_ = "date", json_path = ".status.lastSeen", description = "When a run last changed the status"),
+    doc = "A finding: one control that failed on one asset in a Scan. The name is derived from the Scan and the fingerprint (f- and 40 hex characters of their sha256), so each (Scan, benchmark, control, asset) has at most one Finding; the spec is immutable and the status follows the latest runs (result, evidence, first and last seen, open or resolved).",
+    printcolumn(
+        name = "Control",
+        type_ = "string",
+        json_path = ".spec.controlId",
+        description = "The control that failed"
+    ),
+    printcolumn(
+        name = "Severity",
+        type_ = "string",
+        json_path = ".spec.severity",
+        description = "Severity of the control"
+    ),
+    printcolumn(
+        name = "State",
+        type_ = "string",
+        json_path = ".status.state",
+        description = "Open or Resolved"
+    ),
+    printcolumn(
+        name = "Asset",
+        type_ = "string",
+        json_path = ".spec.assetUrn",
+        description = "The asset"
+    ),
+    printcolumn(
+        name = "Scan",
+        type_ = "string",
+        json_path = ".spec.scanRef.name",
+        description = "The Scan that found it",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Last Seen",
+        type_ = "date",
+        json_path = ".status.lastSeen",
+        description = "When a run last changed the status"
+    ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]

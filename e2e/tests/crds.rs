@@ -10,8 +10,7 @@ use std::process::Output;
 use seg_e2e::{repo_root, ControlPlane, User};
 
 const NS: &str = "tenant-a";
-const FINDING: &str = "f-581f04c1c8c324835698e94e704f76f40d97f3e6";
-const FINGERPRINT: &str = "581f04c1c8c324835698e94e704f76f40d97f3e66d1e06bbe0ede09fa44617dc";
+const FINDING: &str = "f-d08ba659dd54a4b837ccdc0f70dc7781db5b6545";
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -432,7 +431,7 @@ spec: {{source: {{builtin: cis-aws-foundations, configMap: {{name: bundle}}}}}}
     );
     assert!(err.contains("spec.publicKeys"), "{err}");
 
-    // Finding: the spec is immutable and the name follows the fingerprint.
+    // Finding: the spec is immutable.
     let out = cp
         .kubectl(
             User::Admin,
@@ -450,25 +449,6 @@ spec: {{source: {{builtin: cis-aws-foundations, configMap: {{name: bundle}}}}}}
         .unwrap();
     assert!(!out.status.success(), "finding spec was changed");
     assert!(stderr(&out).contains("spec: Invalid value") && stderr(&out).contains("spec is immutable"));
-    let err = rejected(
-        &cp,
-        "finding named otherwise",
-        &format!(
-            "apiVersion: seg.neurocipher.io/v1alpha1
-kind: Finding
-metadata: {{name: f-other, namespace: {NS}}}
-spec:
-  scanRef: {{name: inventory-demo}}
-  bundleId: cis-aws-foundations
-  controlId: ebs-volume-encrypted
-  controlVersion: 1.0.0
-  assetUrn: urn:asset:aws:aws.ec2.volume:111122223333/eu-west-1/vol-0f9e8d7c6b5a40312
-  severity: medium
-  fingerprint: {FINGERPRINT}
-"
-        ),
-    );
-    assert!(err.contains("first 40 characters of spec.fingerprint"), "{err}");
     // The status of a Finding is still writable.
     cp.kubectl_ok(
         User::Admin,

@@ -20,6 +20,15 @@ pub struct OperatorArgs {
     /// Directory (a mounted volume) where `spec.export.path` of Scans is written as OCSF JSONL.
     #[arg(long)]
     pub export_dir: Option<PathBuf>,
+    /// Namespace of the leader-election Lease (only the holder runs the controllers).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "seg-system")]
+    pub lease_namespace: String,
+    /// Identity of this replica in the Lease (default: the host name).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Lease duration in seconds: how long a dead leader blocks a successor.
+    #[arg(long, default_value_t = 15)]
+    pub lease_seconds: u64,
 }
 
 pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
@@ -33,7 +42,28 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(format!("no Kubernetes client configuration: {e}")))?;
         let mut builtins = BTreeMap::new();
         builtins.insert("cis-aws-foundations".to_string(), embedded::cis_aws_bundle()?);
-        let mut ctx = Context::new(client, builtins, vec![embedded::dev_key()?]);
+        let identity = args
+            .identity
+            .or_else(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_string())
+            })
+            .unwrap_or_else(|| format!("seg-{}", std::process::id()));
+        let lease = seg_controllers::lease::LeaseConfig {
+            namespace: args.lease_namespace,
+            name: "seg-operator".into(),
+            identity: identity.clone(),
+            duration: std::time::Duration::from_secs(args.lease_seconds.max(2)),
+        };
+        seg_controllers::lease::acquire(&client, &lease)
+            .await
+            .map_err(|e| CliError::Usage(format!("leader election: {e}")))?;
+        eprintln!(
+            "seg operator: {identity} is the leader (Lease {}/{})",
+            lease.namespace, lease.name
+        );
+        let mut ctx = Context::new(client.clone(), builtins, vec![embedded::dev_key()?]);
         ctx.inventory_dir = args.inventory_dir;
         ctx.export_dir = args.export_dir;
         let ctx = Arc::new(ctx);

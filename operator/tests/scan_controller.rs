@@ -190,7 +190,7 @@ spec:
         .unwrap()
         .iter()
         .filter(|f| f["result"] == "fail")
-        .map(|f| seg_crds::finding_name(f["fingerprint"].as_str().unwrap()))
+        .map(|f| seg_crds::finding_name("demo", f["fingerprint"].as_str().unwrap()))
         .collect();
     want.sort();
     let before = finding_versions(&cp);
@@ -239,6 +239,44 @@ spec:
         "an unchanged rescan must not write Findings"
     );
 
+    // A scheduled Scan runs at once and then says when it runs next.
+    cp.apply(
+        User::Admin,
+        "apiVersion: seg.neurocipher.io/v1alpha1
+kind: Scan
+metadata: {name: nightly, namespace: tenant-a}
+spec:
+  benchmarkRef: {name: cis}
+  provider: inventory
+  inventory:
+    configMapKeyRef: {name: demo-inventory, key: items.jsonl}
+  schedule: '0 3 * * *'
+",
+    )
+    .unwrap();
+    let nightly = |path: &str| {
+        kubectl(
+            &cp,
+            &[
+                "get",
+                "scan",
+                "nightly",
+                "-n",
+                "tenant-a",
+                "-o",
+                &format!("jsonpath={path}"),
+            ],
+        )
+    };
+    wait("nightly Succeeded", &log, || {
+        nightly("{.status.phase}") == "Succeeded"
+    });
+    let (last, next) = (nightly("{.status.lastRunTime}"), nightly("{.status.nextRunTime}"));
+    assert!(
+        next.ends_with("T03:00:00Z") && next > last,
+        "last {last}, next {next}"
+    );
+
     // Deleting the Scan removes its Findings (finalizer), then the Scan.
     cp.kubectl_ok(
         User::Admin,
@@ -247,9 +285,9 @@ spec:
     .unwrap();
     wait("findings removed", &log, || finding_versions(&cp).is_empty());
     wait("scan removed", &log, || {
-        kubectl(&cp, &["get", "scans", "-n", "tenant-a", "-o", "name"])
-            .trim()
-            .is_empty()
+        !kubectl(&cp, &["get", "scans", "-n", "tenant-a", "-o", "name"])
+            .lines()
+            .any(|l| l.ends_with("/demo"))
     });
     operator.stop();
 }

@@ -1,0 +1,137 @@
+//! Two `seg operator` replicas against a real kube-apiserver: only the Lease holder runs the
+//! controllers; when it dies, the other takes over within the lease duration.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use seg_e2e::{repo_root, ControlPlane, ManagedProcess, User};
+
+fn out(cp: &ControlPlane, args: &[&str]) -> String {
+    cp.kubectl(User::Admin, args)
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn wait(what: &str, logs: &[&Path], mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let logs: Vec<String> = logs
+                .iter()
+                .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+                .collect();
+            panic!("{what}: not reached after 60 s\nlogs:\n{}", logs.join("\n---\n"));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn replica(cp: &ControlPlane, id: &str) -> (ManagedProcess, std::path::PathBuf) {
+    let log = cp.dir().join(format!("seg-operator-{id}.log"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
+    cmd.args(["operator", "--identity", id, "--lease-seconds", "8"])
+        .env("KUBECONFIG", cp.kubeconfig(User::Operator));
+    (
+        ManagedProcess::spawn(&format!("seg-operator-{id}"), cmd, log.clone()).unwrap(),
+        log,
+    )
+}
+
+fn benchmark(cp: &ControlPlane, name: &str) {
+    cp.apply(
+        User::Admin,
+        &format!(
+            "apiVersion: seg.neurocipher.io/v1alpha1
+kind: Benchmark
+metadata: {{name: {name}, namespace: tenant-a}}
+spec:
+  source: {{builtin: cis-aws-foundations}}
+"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn only_the_lease_holder_reconciles_and_a_successor_takes_over() {
+    let cp = ControlPlane::start().unwrap();
+    let root = repo_root();
+    cp.kubectl_ok(User::Admin, ["apply", "-f", root.join("crds").to_str().unwrap()])
+        .unwrap();
+    cp.kubectl_ok(
+        User::Admin,
+        [
+            "wait",
+            "--for=condition=Established",
+            "crd/benchmarks.seg.neurocipher.io",
+            "--timeout=60s",
+        ],
+    )
+    .unwrap();
+    cp.kubectl_ok(
+        User::Admin,
+        [
+            "apply",
+            "-f",
+            root.join("e2e/fixtures/operator-rbac.yaml").to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    cp.kubectl_ok(User::Admin, ["create", "namespace", "tenant-a"])
+        .unwrap();
+    let holder = |cp: &ControlPlane| {
+        out(
+            cp,
+            &[
+                "get",
+                "lease",
+                "seg-operator",
+                "-n",
+                "seg-system",
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ],
+        )
+    };
+
+    let (mut a, log_a) = replica(&cp, "replica-a");
+    wait("replica-a leads", &[&log_a], || holder(&cp) == "replica-a");
+    let (mut b, log_b) = replica(&cp, "replica-b");
+    wait("replica-b waits", &[&log_a, &log_b], || {
+        std::fs::read_to_string(&log_b)
+            .unwrap_or_default()
+            .contains("waiting for leadership")
+    });
+
+    benchmark(&cp, "first");
+    let ready = |name: &str| {
+        out(
+            &cp,
+            &[
+                "get",
+                "benchmark",
+                name,
+                "-n",
+                "tenant-a",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ],
+        ) == "True"
+    };
+    wait("first Ready", &[&log_a, &log_b], || ready("first"));
+    assert_eq!(holder(&cp), "replica-a");
+    assert!(
+        !std::fs::read_to_string(&log_b).unwrap().contains("is the leader"),
+        "the standby must not lead"
+    );
+
+    a.stop();
+    wait("replica-b takes over", &[&log_a, &log_b], || {
+        holder(&cp) == "replica-b"
+    });
+    benchmark(&cp, "second");
+    wait("second Ready", &[&log_b], || ready("second"));
+    b.stop();
+}
