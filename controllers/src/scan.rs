@@ -98,6 +98,18 @@ fn status_of(o: &Observed, run_id: &str, media_type: &str) -> FindingStatus {
     }
 }
 
+/// A Warning Event on the Scan (best effort: a failure to publish must not hide the status).
+async fn warn(ctx: &Context, scan: &Scan, reason: &str, message: &str) {
+    let ev = kube::runtime::events::Event {
+        type_: kube::runtime::events::EventType::Warning,
+        reason: reason.into(),
+        note: Some(message.chars().take(1000).collect()),
+        action: "Scan".into(),
+        secondary: None,
+    };
+    let _ = ctx.recorder.publish(&ev, &scan.object_ref(&())).await;
+}
+
 async fn write_status(api: &Api<Scan>, name: &str, status: &ScanStatus) -> Result<(), Error> {
     let patch = serde_json::json!({ "apiVersion": seg_crds::API_VERSION, "kind": "Scan", "status": status });
     api.patch_status(
@@ -188,11 +200,12 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                         ..prev.cloned().unwrap_or_default()
                     },
                     prev,
-                    &stalled("ScheduleInvalid", message),
+                    &stalled("ScheduleInvalid", message.clone()),
                     generation,
                     &now,
                 );
                 if prev != Some(&st) {
+                    warn(&ctx, &scan, "ScheduleInvalid", &message).await;
                     write_status(&api, &name, &st).await?;
                 }
                 return Ok(Action::await_change());
@@ -233,11 +246,12 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                     ..prev.cloned().unwrap_or_default()
                 },
                 prev,
-                &stalled(reason, message),
+                &stalled(reason, message.clone()),
                 generation,
                 &now,
             );
             if prev != Some(&s) {
+                warn(&ctx, &scan, reason, &message).await;
                 write_status(&api, &name, &s).await?;
             }
             return Ok(Action::await_change());

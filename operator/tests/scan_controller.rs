@@ -239,6 +239,56 @@ spec:
         "an unchanged rescan must not write Findings"
     );
 
+    // Invalid input: status says why, naming the field, with a Warning Event; no retry loop.
+    cp.apply(
+        User::Admin,
+        "apiVersion: seg.neurocipher.io/v1alpha1
+kind: Scan
+metadata: {name: broken, namespace: tenant-a}
+spec:
+  benchmarkRef: {name: cis}
+  provider: inventory
+  inventory:
+    configMapKeyRef: {name: no-such-map, key: items.jsonl}
+",
+    )
+    .unwrap();
+    let broken = |path: &str| {
+        kubectl(
+            &cp,
+            &[
+                "get",
+                "scan",
+                "broken",
+                "-n",
+                "tenant-a",
+                "-o",
+                &format!("jsonpath={path}"),
+            ],
+        )
+    };
+    wait("broken Failed", &log, || broken("{.status.phase}") == "Failed");
+    assert_eq!(
+        broken("{.status.conditions[?(@.type==\"Stalled\")].reason}"),
+        "InventoryNotFound"
+    );
+    assert!(broken("{.status.conditions[?(@.type==\"Ready\")].message}")
+        .contains("spec.inventory.configMapKeyRef"));
+    wait("warning event", &log, || {
+        kubectl(
+            &cp,
+            &[
+                "get",
+                "events",
+                "-n",
+                "tenant-a",
+                "-o",
+                "jsonpath={.items[*].reason}",
+            ],
+        )
+        .contains("InventoryNotFound")
+    });
+
     // A scheduled Scan runs at once and then says when it runs next.
     cp.apply(
         User::Admin,
