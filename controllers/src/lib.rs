@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 use futures::StreamExt;
+use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{watcher, Controller};
 use kube::{Api, Client};
@@ -72,12 +73,90 @@ impl Context {
     }
 }
 
+/// An object that does not deserialize into its type (the API server's schema let something through
+/// that our types reject) gets a Warning Event and is skipped: it cannot stall the watch.
+async fn report_invalid<K: kube::Resource<DynamicType = ()>>(ctx: &Context, invalid: &InvalidObject) {
+    let m = &invalid.metadata;
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(K::api_version(&()).into_owned()),
+        kind: Some(K::kind(&()).into_owned()),
+        name: m.name.clone(),
+        namespace: m.namespace.clone(),
+        uid: m.uid.clone(),
+        resource_version: m.resource_version.clone(),
+        ..Default::default()
+    };
+    let ev = kube::runtime::events::Event {
+        type_: kube::runtime::events::EventType::Warning,
+        reason: "InvalidObject".into(),
+        note: Some(invalid.error.chars().take(1000).collect()),
+        action: "Decode".into(),
+        secondary: None,
+    };
+    let _ = ctx.recorder.publish(&ev, &reference).await;
+    eprintln!(
+        "seg operator: skipping invalid {} {}/{}: {}",
+        K::kind(&()),
+        m.namespace.as_deref().unwrap_or(""),
+        m.name.as_deref().unwrap_or(""),
+        invalid.error
+    );
+}
+
+async fn guarded_scan(
+    obj: Arc<DeserializeGuard<seg_crds::Scan>>,
+    ctx: Arc<Context>,
+) -> Result<kube::runtime::controller::Action, Error> {
+    match &obj.0 {
+        Ok(scan) => scan::reconcile(Arc::new(scan.clone()), ctx).await,
+        Err(invalid) => {
+            report_invalid::<seg_crds::Scan>(&ctx, invalid).await;
+            Ok(kube::runtime::controller::Action::await_change())
+        }
+    }
+}
+
+fn guarded_scan_policy(
+    obj: Arc<DeserializeGuard<seg_crds::Scan>>,
+    err: &Error,
+    ctx: Arc<Context>,
+) -> kube::runtime::controller::Action {
+    match &obj.0 {
+        Ok(scan) => scan::error_policy(Arc::new(scan.clone()), err, ctx),
+        Err(_) => kube::runtime::controller::Action::await_change(),
+    }
+}
+
+async fn guarded_benchmark(
+    obj: Arc<DeserializeGuard<Benchmark>>,
+    ctx: Arc<Context>,
+) -> Result<kube::runtime::controller::Action, Error> {
+    match &obj.0 {
+        Ok(b) => benchmark::reconcile(Arc::new(b.clone()), ctx).await,
+        Err(invalid) => {
+            report_invalid::<Benchmark>(&ctx, invalid).await;
+            Ok(kube::runtime::controller::Action::await_change())
+        }
+    }
+}
+
+fn guarded_benchmark_policy(
+    obj: Arc<DeserializeGuard<Benchmark>>,
+    err: &Error,
+    ctx: Arc<Context>,
+) -> kube::runtime::controller::Action {
+    match &obj.0 {
+        Ok(b) => benchmark::error_policy(Arc::new(b.clone()), err, ctx),
+        Err(_) => kube::runtime::controller::Action::await_change(),
+    }
+}
+
 /// Run the Scan controller until shutdown (SIGINT/SIGTERM).
 pub async fn run_scans(ctx: Arc<Context>) {
-    let api: Api<seg_crds::Scan> = Api::all(ctx.client.clone());
+    let api: Api<DeserializeGuard<seg_crds::Scan>> = Api::all(ctx.client.clone());
     Controller::new(api, watcher::Config::default())
         .shutdown_on_signal()
-        .run(scan::reconcile, scan::error_policy, ctx)
+        .run(guarded_scan, guarded_scan_policy, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 eprintln!("seg operator: scan reconcile failed: {e}");
@@ -89,10 +168,10 @@ pub async fn run_scans(ctx: Arc<Context>) {
 
 /// Run the Benchmark controller until shutdown (SIGINT/SIGTERM).
 pub async fn run_benchmarks(ctx: Arc<Context>) {
-    let api: Api<Benchmark> = Api::all(ctx.client.clone());
+    let api: Api<DeserializeGuard<Benchmark>> = Api::all(ctx.client.clone());
     Controller::new(api, watcher::Config::default())
         .shutdown_on_signal()
-        .run(benchmark::reconcile, benchmark::error_policy, ctx)
+        .run(guarded_benchmark, guarded_benchmark_policy, ctx)
         .for_each(|r| {
             if let Err(e) = r {
                 eprintln!("seg operator: benchmark reconcile failed: {e}");
@@ -100,4 +179,23 @@ pub async fn run_benchmarks(ctx: Arc<Context>) {
             futures::future::ready(())
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_object_decodes_into_an_error_not_a_failed_watch() {
+        let bad = serde_json::json!({
+            "apiVersion": "seg.neurocipher.io/v1alpha1",
+            "kind": "Scan",
+            "metadata": { "name": "odd", "namespace": "t" },
+            "spec": { "benchmarkRef": { "name": "b" }, "provider": "mainframe" }
+        });
+        let guarded: DeserializeGuard<seg_crds::Scan> = serde_json::from_value(bad).unwrap();
+        let invalid = guarded.0.unwrap_err();
+        assert_eq!(invalid.metadata.name.as_deref(), Some("odd"));
+        assert!(invalid.error.contains("mainframe"), "{}", invalid.error);
+    }
 }
