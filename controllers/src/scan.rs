@@ -494,16 +494,7 @@ async fn export(
         ));
     };
     let path: PathBuf = dir.join(rel);
-    let producer = seg_engine::ocsf::Producer {
-        name: "seg".into(),
-        vendor_name: "Neurocipher".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        bundle_digest: bundle.digest.clone(),
-        bundle_signature: match &bundle.signature {
-            seg_engine::policy::SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
-            seg_engine::policy::SignatureStatus::Unverified { .. } => "unverified".into(),
-        },
-    };
+    let producer = seg_engine::ocsf::Producer::seg(env!("CARGO_PKG_VERSION"), bundle);
     let text = seg_engine::ocsf::to_jsonl(report, &bundle.controls, &producer);
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent)

@@ -28,6 +28,7 @@ mod control_plane;
 mod error;
 mod moto;
 mod process;
+mod seg;
 mod util;
 
 pub use control_plane::{ControlPlane, User};

@@ -24,6 +24,19 @@ pub struct Producer {
     pub bundle_signature: String,
 }
 
+impl Producer {
+    /// seg, at `version`, with the provenance of `bundle`.
+    pub fn seg(version: &str, bundle: &crate::policy::CompiledBundle) -> Producer {
+        Producer {
+            name: "seg".into(),
+            vendor_name: "Neurocipher".into(),
+            version: version.into(),
+            bundle_digest: bundle.digest.clone(),
+            bundle_signature: bundle.signature.label(),
+        }
+    }
+}
+
 pub fn severity_id(s: Severity) -> u8 {
     match s {
         Severity::Info => 1,

@@ -33,6 +33,16 @@ pub enum SignatureStatus {
     Unverified { reason: String },
 }
 
+impl SignatureStatus {
+    /// `verified:<keyid>` or `unverified`, as recorded in outputs.
+    pub fn label(&self) -> String {
+        match self {
+            SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
+            SignatureStatus::Unverified { .. } => "unverified".to_string(),
+        }
+    }
+}
+
 /// Options for [`CompiledBundle::load`].
 #[derive(Debug, Clone)]
 pub struct LoadOptions {

@@ -268,10 +268,7 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
     let overrides = serde_json::to_value(&opts.overrides)
         .map(|v| canonical_json(&v))
         .unwrap_or_default();
-    let signature = match &bundle.signature {
-        crate::policy::SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
-        crate::policy::SignatureStatus::Unverified { .. } => "unverified".to_string(),
-    };
+    let signature = bundle.signature.label();
     let run_hash = hash_fields(&[
         "seg.run.v2",
         &bundle.digest,

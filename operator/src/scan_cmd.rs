@@ -23,16 +23,7 @@ pub const DEMO_OCSF_FILE: &str = "seg-demo.ocsf.jsonl";
 const MAX_TABLE_FAILURES: usize = 40;
 
 pub fn producer(bundle: &CompiledBundle) -> Producer {
-    Producer {
-        name: "seg".into(),
-        vendor_name: "Neurocipher".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        bundle_digest: bundle.digest.clone(),
-        bundle_signature: match &bundle.signature {
-            SignatureStatus::Verified { keyid } => format!("verified:{keyid}"),
-            SignatureStatus::Unverified { .. } => "unverified".to_string(),
-        },
-    }
+    Producer::seg(env!("CARGO_PKG_VERSION"), bundle)
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use seg_e2e::{repo_root, ControlPlane, ManagedProcess, User};
+use seg_e2e::{repo_root, ControlPlane, User};
 
 fn get(cp: &ControlPlane, name: &str, path: &str) -> String {
     cp.kubectl(
@@ -57,36 +57,10 @@ fn tar_bundle(dir: &Path, out: &Path) {
 fn benchmarks_load_verified_bundles_and_report_tampering() {
     let cp = ControlPlane::start().unwrap();
     let root = repo_root();
-    cp.kubectl_ok(User::Admin, ["apply", "-f", root.join("crds").to_str().unwrap()])
+    cp.install_seg("tenant-a").unwrap();
+    let (mut operator, log) = cp
+        .start_operator(Path::new(env!("CARGO_BIN_EXE_seg")), "seg-operator", &[])
         .unwrap();
-    cp.kubectl_ok(
-        User::Admin,
-        [
-            "wait",
-            "--for=condition=Established",
-            "crd/benchmarks.seg.neurocipher.io",
-            "--timeout=60s",
-        ],
-    )
-    .unwrap();
-    cp.kubectl_ok(
-        User::Admin,
-        [
-            "apply",
-            "-f",
-            root.join("e2e/fixtures/operator-rbac.yaml").to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    cp.kubectl_ok(User::Admin, ["create", "namespace", "tenant-a"])
-        .unwrap();
-
-    let log = cp.dir().join("seg-operator.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
-    cmd.arg("operator")
-        .env("KUBECONFIG", cp.kubeconfig(User::Operator))
-        .env_remove("HOME");
-    let mut operator = ManagedProcess::spawn("seg-operator", cmd, log.clone()).unwrap();
 
     // A built-in bundle, verified with the key it ships with.
     cp.apply(

@@ -3,10 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use seg_e2e::{repo_root, ControlPlane, ManagedProcess, User};
+use seg_e2e::{ControlPlane, User};
 
 fn out(cp: &ControlPlane, args: &[&str]) -> String {
     cp.kubectl(User::Admin, args)
@@ -28,15 +27,13 @@ fn wait(what: &str, logs: &[&Path], mut f: impl FnMut() -> bool) {
     }
 }
 
-fn replica(cp: &ControlPlane, id: &str) -> (ManagedProcess, std::path::PathBuf) {
-    let log = cp.dir().join(format!("seg-operator-{id}.log"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
-    cmd.args(["operator", "--identity", id, "--lease-seconds", "8"])
-        .env("KUBECONFIG", cp.kubeconfig(User::Operator));
-    (
-        ManagedProcess::spawn(&format!("seg-operator-{id}"), cmd, log.clone()).unwrap(),
-        log,
+fn replica(cp: &ControlPlane, id: &str) -> (seg_e2e::ManagedProcess, std::path::PathBuf) {
+    cp.start_operator(
+        Path::new(env!("CARGO_BIN_EXE_seg")),
+        &format!("seg-operator-{id}"),
+        &["--identity", id, "--lease-seconds", "8"],
     )
+    .unwrap()
 }
 
 fn benchmark(cp: &ControlPlane, name: &str) {
@@ -57,30 +54,7 @@ spec:
 #[test]
 fn only_the_lease_holder_reconciles_and_a_successor_takes_over() {
     let cp = ControlPlane::start().unwrap();
-    let root = repo_root();
-    cp.kubectl_ok(User::Admin, ["apply", "-f", root.join("crds").to_str().unwrap()])
-        .unwrap();
-    cp.kubectl_ok(
-        User::Admin,
-        [
-            "wait",
-            "--for=condition=Established",
-            "crd/benchmarks.seg.neurocipher.io",
-            "--timeout=60s",
-        ],
-    )
-    .unwrap();
-    cp.kubectl_ok(
-        User::Admin,
-        [
-            "apply",
-            "-f",
-            root.join("e2e/fixtures/operator-rbac.yaml").to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    cp.kubectl_ok(User::Admin, ["create", "namespace", "tenant-a"])
-        .unwrap();
+    cp.install_seg("tenant-a").unwrap();
     let holder = |cp: &ControlPlane| {
         out(
             cp,

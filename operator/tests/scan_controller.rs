@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use seg_e2e::{repo_root, ControlPlane, ManagedProcess, User};
+use seg_e2e::{repo_root, ControlPlane, User};
 
 fn kubectl(cp: &ControlPlane, args: &[&str]) -> String {
     cp.kubectl(User::Admin, args)
@@ -53,31 +53,7 @@ fn finding_versions(cp: &ControlPlane) -> BTreeMap<String, String> {
 fn a_scan_records_what_seg_scan_reports_and_cleans_up() {
     let cp = ControlPlane::start().unwrap();
     let root = repo_root();
-    cp.kubectl_ok(User::Admin, ["apply", "-f", root.join("crds").to_str().unwrap()])
-        .unwrap();
-    for crd in ["benchmarks", "scans", "findings"] {
-        cp.kubectl_ok(
-            User::Admin,
-            [
-                "wait",
-                "--for=condition=Established",
-                &format!("crd/{crd}.seg.neurocipher.io"),
-                "--timeout=60s",
-            ],
-        )
-        .unwrap();
-    }
-    cp.kubectl_ok(
-        User::Admin,
-        [
-            "apply",
-            "-f",
-            root.join("e2e/fixtures/operator-rbac.yaml").to_str().unwrap(),
-        ],
-    )
-    .unwrap();
-    cp.kubectl_ok(User::Admin, ["create", "namespace", "tenant-a"])
-        .unwrap();
+    cp.install_seg("tenant-a").unwrap();
     let inventory = root.join("operator/demo/aws-demo-account.jsonl");
     cp.kubectl_ok(
         User::Admin,
@@ -93,12 +69,14 @@ fn a_scan_records_what_seg_scan_reports_and_cleans_up() {
     .unwrap();
 
     let export = tempfile::tempdir().unwrap();
-    let log = cp.dir().join("seg-operator.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
-    cmd.args(["operator", "--export-dir"])
-        .arg(export.path())
-        .env("KUBECONFIG", cp.kubeconfig(User::Operator));
-    let mut operator = ManagedProcess::spawn("seg-operator", cmd, log.clone()).unwrap();
+    let export_dir = export.path().display().to_string();
+    let (mut operator, log) = cp
+        .start_operator(
+            Path::new(env!("CARGO_BIN_EXE_seg")),
+            "seg-operator",
+            &["--export-dir", &export_dir],
+        )
+        .unwrap();
 
     cp.apply(
         User::Admin,
