@@ -110,6 +110,23 @@ async fn warn(ctx: &Context, scan: &Scan, reason: &str, message: &str) {
     let _ = ctx.recorder.publish(&ev, &scan.object_ref(&())).await;
 }
 
+/// Server-side apply of a Finding's status (the only place Finding status is written).
+async fn apply_finding_status(
+    api: &Api<Finding>,
+    pp: &PatchParams,
+    name: &str,
+    observed: &Observed,
+    run_id: &str,
+) -> Result<(), Error> {
+    let st = serde_json::json!({
+        "apiVersion": seg_crds::API_VERSION,
+        "kind": "Finding",
+        "status": status_of(observed, run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE),
+    });
+    api.patch_status(name, pp, &Patch::Apply(&st)).await?;
+    Ok(())
+}
+
 async fn write_status(api: &Api<Scan>, name: &str, status: &ScanStatus) -> Result<(), Error> {
     let patch = serde_json::json!({ "apiVersion": seg_crds::API_VERSION, "kind": "Scan", "status": status });
     api.patch_status(
@@ -319,23 +336,13 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                     "spec": spec,
                 });
                 findings_api.patch(fname, &pp, &Patch::Apply(&obj)).await?;
-                let st = serde_json::json!({
-                    "apiVersion": seg_crds::API_VERSION,
-                    "kind": "Finding",
-                    "status": status_of(observed, &run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE),
-                });
-                findings_api.patch_status(fname, &pp, &Patch::Apply(&st)).await?;
+                apply_finding_status(&findings_api, &pp, fname, observed, &run_id).await?;
             }
             Write::Status {
                 name: fname,
                 observed,
             } => {
-                let st = serde_json::json!({
-                    "apiVersion": seg_crds::API_VERSION,
-                    "kind": "Finding",
-                    "status": status_of(observed, &run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE),
-                });
-                findings_api.patch_status(fname, &pp, &Patch::Apply(&st)).await?;
+                apply_finding_status(&findings_api, &pp, fname, observed, &run_id).await?;
             }
             Write::Delete { name: fname } => {
                 findings_api.delete(fname, &DeleteParams::default()).await?;
