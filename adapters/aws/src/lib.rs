@@ -1,0 +1,1 @@
+//! AWS inventory adapter (work in progress).

@@ -1,0 +1,1 @@
+//! Evidence store (work in progress).
