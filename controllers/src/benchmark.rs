@@ -295,6 +295,13 @@ pub fn error_policy(_bm: Arc<Benchmark>, err: &Error, _ctx: Arc<Context>) -> Act
     }
 }
 
+fn same_bundle(a: &CompiledBundle, b: &CompiledBundle) -> bool {
+    a.digest == b.digest
+        && a.signature == b.signature
+        && a.controls.len() == b.controls.len()
+        && a.controls.iter().zip(&b.controls).all(|(x, y)| x.id == y.id)
+}
+
 /// The compiled bundles of Ready Benchmarks, by namespace and name, for the Scan reconciler.
 #[derive(Debug, Default)]
 pub struct BundleCache {
@@ -302,10 +309,30 @@ pub struct BundleCache {
 }
 
 impl BundleCache {
+    /// Insert the compiled bundle of a Benchmark. Benchmarks that load the same bundle (same
+    /// digest, signature and control selection) share one compiled copy: ten tenants on the
+    /// built-in bundle hold it once.
     pub fn insert(&self, ns: &str, name: &str, b: CompiledBundle) {
         if let Ok(mut m) = self.inner.lock() {
-            m.insert((ns.to_string(), name.to_string()), Arc::new(b));
+            let shared = m.values().find(|o| same_bundle(o, &b)).cloned();
+            m.insert(
+                (ns.to_string(), name.to_string()),
+                shared.unwrap_or_else(|| Arc::new(b)),
+            );
         }
+    }
+
+    /// Number of distinct compiled bundles held.
+    pub fn distinct(&self) -> usize {
+        self.inner
+            .lock()
+            .map(|m| {
+                let mut ptrs: Vec<*const CompiledBundle> = m.values().map(Arc::as_ptr).collect();
+                ptrs.sort();
+                ptrs.dedup();
+                ptrs.len()
+            })
+            .unwrap_or(0)
     }
 
     pub fn remove(&self, ns: &str, name: &str) {
@@ -339,6 +366,34 @@ mod tests {
             builder.append_data(&mut h, path, *bytes).unwrap();
         }
         builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    fn mini_bundle(controls: &[&str]) -> CompiledBundle {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures/mini");
+        let files = seg_adapter_file::read_bundle_dir(&dir).unwrap();
+        let mut opts = LoadOptions::new(Trust::AllowUnsigned(Vec::new()));
+        opts.controls = controls.iter().map(|c| c.to_string()).collect();
+        CompiledBundle::load(&files, &opts).unwrap()
+    }
+
+    #[test]
+    fn benchmarks_of_the_same_bundle_share_one_compiled_copy() {
+        let cache = BundleCache::default();
+        for ns in ["a", "b", "c"] {
+            cache.insert(ns, "cis", mini_bundle(&[]));
+        }
+        assert_eq!(cache.distinct(), 1);
+        let a = cache.get("a", "cis").unwrap();
+        assert!(Arc::ptr_eq(&a, &cache.get("c", "cis").unwrap()));
+        // Another control selection is another bundle.
+        let first = a.controls[0].id.clone();
+        cache.insert("d", "cis", mini_bundle(&[&first]));
+        assert_eq!(cache.distinct(), 2);
+        assert_eq!(cache.get("d", "cis").unwrap().controls.len(), 1);
+        cache.remove("a", "cis");
+        cache.remove("b", "cis");
+        cache.remove("c", "cis");
+        assert_eq!(cache.distinct(), 1);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub use error::Error;
 /// The one field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "seg-operator";
 
+/// Scans evaluated at the same time unless the operator is told otherwise.
+pub const DEFAULT_CONCURRENT_SCANS: usize = 1;
+
 /// Shared by every reconcile.
 pub struct Context {
     pub client: Client,
@@ -43,6 +46,11 @@ pub struct Context {
     pub export_dir: Option<std::path::PathBuf>,
     /// The current time as RFC 3339 (an input, so that tests can fix it).
     pub clock: Box<dyn Fn() -> String + Send + Sync>,
+    /// Scans that may read and evaluate their inventory at the same time. Evaluation already
+    /// uses every core, so more at once only adds memory; the others wait, `Queued`.
+    pub evaluation_slots: Arc<tokio::sync::Semaphore>,
+    /// How often a running Scan's `status.progress` is written.
+    pub progress_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for Context {
@@ -69,6 +77,8 @@ impl Context {
             inventory_dir: None,
             export_dir: None,
             clock: Box::new(|| k8s_openapi::jiff::Timestamp::now().to_string()),
+            evaluation_slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_CONCURRENT_SCANS)),
+            progress_interval: std::time::Duration::from_secs(2),
         }
     }
 }

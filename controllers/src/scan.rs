@@ -17,7 +17,7 @@ use seg_crds::{
 };
 use seg_engine::model::{EvalRequest, Scope};
 use seg_engine::policy::CompiledBundle;
-use seg_engine::scan::{PolicyEvaluator, ScanOptions, ScanReport};
+use seg_engine::scan::{PolicyEvaluator, Progress, ProgressSnapshot, ScanOptions, ScanReport};
 use seg_engine::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -254,6 +254,38 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         }
         return Ok(Action::requeue(Duration::from_secs(5)));
     };
+    // One evaluation slot per running Scan (bounded memory); the others wait, and say so.
+    let permit = match ctx.evaluation_slots.clone().try_acquire_owned() {
+        Ok(p) => p,
+        Err(_) => {
+            let queued = with_conditions(
+                ScanStatus {
+                    phase: Some(ScanPhase::Pending),
+                    ..prev.cloned().unwrap_or_default()
+                },
+                prev,
+                &[Want {
+                    type_: condition_type::RECONCILING,
+                    status: ConditionStatus::True,
+                    reason: "Queued".into(),
+                    message: "waiting for an evaluation slot (other Scans are evaluating; see --max-concurrent-scans)"
+                        .into(),
+                }],
+                generation,
+                &now,
+            );
+            if prev != Some(&queued) {
+                write_status(&api, &name, &queued).await?;
+            }
+            ctx.evaluation_slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| Error::invalid("Internal", format!("evaluation slots closed: {e}")))?
+        }
+    };
+    let now = (ctx.clock)();
+    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
     let text = match inventory_text(&ctx, &ns, &scan).await {
         Ok(t) => t,
         Err(Error::Invalid { reason, message }) => {
@@ -280,6 +312,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         ScanStatus {
             phase: Some(ScanPhase::Running),
             last_run_time: Some(now.clone()),
+            progress: Some(progress_of(&ProgressSnapshot::default(), 0)),
             ..prev.cloned().unwrap_or_default()
         },
         prev,
@@ -294,7 +327,29 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     );
     write_status(&api, &name, &running).await?;
 
-    let (report, problems) = evaluate(bundle.clone(), text, at, &ns).await?;
+    let progress = Arc::new(Progress::default());
+    let mut job = tokio::task::spawn_blocking({
+        let (bundle, progress, org) = (bundle.clone(), progress.clone(), ns.clone());
+        move || evaluate(&bundle, &text, at, &org, progress)
+    });
+    let mut tick = tokio::time::interval(ctx.progress_interval);
+    tick.tick().await;
+    let mut last = running.clone();
+    let (report, problems) = loop {
+        tokio::select! {
+            done = &mut job => {
+                break done.map_err(|e| Error::invalid("Internal", format!("evaluation task failed: {e}")))??;
+            }
+            _ = tick.tick() => {
+                let p = progress.snapshot();
+                let st = ScanStatus { progress: Some(progress_of(&p, 0)), ..last.clone() };
+                if st != last {
+                    write_status(&api, &name, &st).await?;
+                    last = st;
+                }
+            }
+        }
+    };
 
     // Findings: plan (pure), then apply.
     let findings_api: Api<Finding> = Api::namespaced(ctx.client.clone(), &ns);
@@ -350,9 +405,12 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         }
     }
 
-    let export_location = match &scan.spec.export {
-        Some(e) => Some(export(&ctx, &report, &bundle, &e.path).await?),
-        None => None,
+    let (report, export_location) = match &scan.spec.export {
+        Some(e) => {
+            let (report, location) = export(&ctx, report, bundle.clone(), &e.path).await?;
+            (report, Some(location))
+        }
+        None => (report, None),
     };
     let (results, severities) = counts(&report);
     let evaluated = report.count("assets") as i64;
@@ -374,6 +432,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         last_completion_time: Some((ctx.clock)()),
         next_run_time: next_run.map(|t| t.to_rfc3339()),
         export_location,
+        inventory_errors: Vec::new(),
         conditions: Vec::new(),
     };
     let message = format!(
@@ -396,6 +455,8 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         &now,
     );
     write_status(&api, &name, &status).await?;
+    drop(report);
+    drop(permit);
     Ok(match next_run {
         Some(next) => Action::requeue(until(at, next)),
         None => Action::await_change(),
@@ -455,45 +516,59 @@ async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, 
     ))
 }
 
-async fn evaluate(
-    bundle: Arc<CompiledBundle>,
-    text: String,
-    at: Timestamp,
-    ns: &str,
-) -> Result<(ScanReport, usize), Error> {
-    let org = ns.to_string();
-    tokio::task::spawn_blocking(move || {
-        let inventory = JsonlInventory::from_text(&text);
-        let mut options = ScanOptions::new(at);
-        options.workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let ev = PolicyEvaluator {
-            bundle: &bundle,
-            inventory: &inventory,
-            options,
-        };
-        let request = EvalRequest {
-            scope: Scope {
-                org_id: org,
-                ..Scope::default()
-            },
-            control_ids: Vec::new(),
-            assets: None,
-            since: None,
-        };
-        ev.scan(&request)
-            .map(|r| (r, inventory.problems.len()))
-            .map_err(|e| Error::invalid("InventoryInvalid", e.to_string()))
-    })
-    .await
-    .map_err(|e| Error::invalid("Internal", format!("evaluation task failed: {e}")))?
+/// Status progress of a running evaluation (pure).
+pub fn progress_of(p: &ProgressSnapshot, skipped_lines: usize) -> ScanProgress {
+    let known = p.evaluations_total > 0 || p.assets_total > 0;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    ScanProgress {
+        assets_discovered: n(p.assets_total) + skipped_lines as i64,
+        assets_evaluated: n(p.assets_done),
+        assets_total: known.then(|| n(p.assets_total)),
+        controls_evaluated: n(p.evaluations_done),
+        controls_total: known.then(|| n(p.evaluations_total)),
+    }
 }
 
+/// Parse and evaluate an inventory (blocking: run it on a blocking thread).
+fn evaluate(
+    bundle: &CompiledBundle,
+    text: &str,
+    at: Timestamp,
+    ns: &str,
+    progress: Arc<Progress>,
+) -> Result<(ScanReport, usize), Error> {
+    let inventory = JsonlInventory::from_text(text);
+    let mut options = ScanOptions::new(at);
+    options.workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    options.progress = Some(progress);
+    let ev = PolicyEvaluator {
+        bundle,
+        inventory: &inventory,
+        options,
+    };
+    let request = EvalRequest {
+        scope: Scope {
+            org_id: ns.to_string(),
+            ..Scope::default()
+        },
+        control_ids: Vec::new(),
+        assets: None,
+        since: None,
+    };
+    ev.scan(&request)
+        .map(|r| (r, inventory.problems.len()))
+        .map_err(|e| Error::invalid("InventoryInvalid", e.to_string()))
+}
+
+/// Write every result as OCSF JSONL to `<export dir>/<rel>`, streamed (rendered on all cores,
+/// written in order) to a temporary file that is then renamed, so a reader never sees half a
+/// file. Returns the report back with the location.
 async fn export(
     ctx: &Context,
-    report: &ScanReport,
-    bundle: &CompiledBundle,
+    report: ScanReport,
+    bundle: Arc<CompiledBundle>,
     rel: &str,
-) -> Result<String, Error> {
+) -> Result<(ScanReport, String), Error> {
     let Some(dir) = &ctx.export_dir else {
         return Err(Error::invalid(
             "ExportNotConfigured",
@@ -501,17 +576,35 @@ async fn export(
         ));
     };
     let path: PathBuf = dir.join(rel);
-    let producer = seg_engine::ocsf::Producer::seg(env!("CARGO_PKG_VERSION"), bundle);
-    let text = seg_engine::ocsf::to_jsonl(report, &bundle.controls, &producer);
+    tokio::task::spawn_blocking(move || {
+        let result = write_export(&path, &report, &bundle);
+        (report, result.map(|()| path.display().to_string()))
+    })
+    .await
+    .map_err(|e| Error::invalid("Internal", format!("export task failed: {e}")))
+    .and_then(|(report, r)| r.map(|loc| (report, loc)))
+}
+
+fn write_export(path: &std::path::Path, report: &ScanReport, bundle: &CompiledBundle) -> Result<(), Error> {
+    use std::io::Write;
+    let failed = |what: &std::path::Path, e: std::io::Error| {
+        Error::invalid("ExportFailed", format!("{}: {e}", what.display()))
+    };
     if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| Error::invalid("ExportFailed", format!("{}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|e| failed(parent, e))?;
     }
-    tokio::fs::write(&path, text)
-        .await
-        .map_err(|e| Error::invalid("ExportFailed", format!("{}: {e}", path.display())))?;
-    Ok(path.display().to_string())
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let producer = seg_engine::ocsf::Producer::seg(env!("CARGO_PKG_VERSION"), bundle);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let file = std::fs::File::create(&tmp).map_err(|e| failed(&tmp, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    seg_engine::ocsf::write_jsonl(report, &bundle.controls, &producer, workers, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| failed(&tmp, e))?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(|e| failed(path, e))
 }
 
 /// Transient errors back off; invalid input was written to status and waits for a change.

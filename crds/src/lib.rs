@@ -26,9 +26,9 @@ pub use finding::{
     finding_name, EvidenceReference, Finding, FindingSpec, FindingState, FindingStatus, FINDING_NAME_HEX,
 };
 pub use scan::{
-    AwsScope, AzureScope, Credentials, ExportTarget, GcpScope, InventorySource, Provider, ResultCounts, Scan,
-    ScanLimits, ScanPhase, ScanProgress, ScanSpec, ScanStatus, SeverityCounts, WorkloadIdentity,
-    DEFAULT_MAX_FINDINGS,
+    AwsScope, AzureScope, Credentials, ExportTarget, GcpScope, InventoryError, InventorySource, Provider,
+    ResultCounts, Scan, ScanLimits, ScanPhase, ScanProgress, ScanSpec, ScanStatus, SeverityCounts,
+    WorkloadIdentity, DEFAULT_MAX_FINDINGS,
 };
 
 /// API group of the custom resources.

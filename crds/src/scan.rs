@@ -435,6 +435,12 @@ pub struct ScanStatus {
     /// Where the last run's OCSF JSONL was written (a path on the export volume).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_location: Option<String>,
+    /// Calls to the cloud that failed during the last run, each with its SEG-001 error code. A
+    /// failing region or service degrades the run: the rest is still evaluated and counted, the
+    /// Scan is not `Ready`, and the next run is retried with back-off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub inventory_errors: Vec<InventoryError>,
     /// Conditions: `Ready` when the last run succeeded for the current generation;
     /// `Reconciling` while a run is in progress; `Stalled` when a run cannot start or finish,
     /// with the reason (for example `BenchmarkNotFound`, `BenchmarkNotReady`,
@@ -443,4 +449,22 @@ pub struct ScanStatus {
     #[schemars(length(max = 16))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
+}
+
+/// A failed call to a cloud API during a run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryError {
+    /// SEG-001 error code: `SEG_ADAPTER_TIMEOUT`, `SEG_ADAPTER_UNAVAILABLE`, `SEG_ADAPTER_AUTH`, ...
+    pub code: String,
+    /// The service, for example `ec2` or `iam`.
+    pub service: String,
+    /// The region, or `global`.
+    pub region: String,
+    /// The API operation, for example `DescribeSecurityGroups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// What went wrong.
+    #[schemars(length(max = 1024))]
+    pub message: String,
 }

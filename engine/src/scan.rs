@@ -2,7 +2,8 @@
 //! deterministic result.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::ids::{canonical_json, fingerprint, hash_fields, sha256_hex, uuid_from_hash};
 use crate::inventory::InventoryItem;
@@ -27,6 +28,45 @@ pub struct ScanOptions {
     pub workers: usize,
     /// Per-control parameter overrides merged over the manifest inputs.
     pub overrides: BTreeMap<String, JsonMap>,
+    /// Counters a caller can read while the scan runs (from another thread), e.g. to report
+    /// progress. They do not influence the result.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// Live counters of a running scan. Totals are set once the layout is known, before the first
+/// evaluation; the done counters grow as workers finish assets.
+#[derive(Debug, Default)]
+pub struct Progress {
+    assets_total: AtomicU64,
+    evaluations_total: AtomicU64,
+    assets_done: AtomicU64,
+    evaluations_done: AtomicU64,
+}
+
+/// A consistent-enough reading of [`Progress`] (each counter is read once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProgressSnapshot {
+    pub assets_total: u64,
+    pub evaluations_total: u64,
+    pub assets_done: u64,
+    pub evaluations_done: u64,
+}
+
+impl Progress {
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        ProgressSnapshot {
+            assets_total: self.assets_total.load(Ordering::Relaxed),
+            evaluations_total: self.evaluations_total.load(Ordering::Relaxed),
+            assets_done: self.assets_done.load(Ordering::Relaxed),
+            evaluations_done: self.evaluations_done.load(Ordering::Relaxed),
+        }
+    }
+
+    fn asset_done(&self, evaluations: usize) {
+        self.assets_done.fetch_add(1, Ordering::Relaxed);
+        self.evaluations_done
+            .fetch_add(evaluations as u64, Ordering::Relaxed);
+    }
 }
 
 impl ScanOptions {
@@ -36,6 +76,7 @@ impl ScanOptions {
             scope: Scope::default(),
             workers: 1,
             overrides: BTreeMap::new(),
+            progress: None,
         }
     }
 }
@@ -177,12 +218,23 @@ fn evaluate_item(
             evidence,
         });
     }
+    if let Some(p) = &opts.progress {
+        p.asset_done(controls.len());
+    }
 }
 
 /// Evaluate the bundle's controls over the items.
 pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions) -> ScanReport {
     const CHUNK: usize = 128;
     let lay = layout(bundle, items);
+    if let Some(p) = &opts.progress {
+        let assets = items
+            .iter()
+            .filter(|i| !bundle.controls_for_kind(&i.asset.kind).is_empty())
+            .count();
+        p.assets_total.store(assets as u64, Ordering::Relaxed);
+        p.evaluations_total.store(lay.total as u64, Ordering::Relaxed);
+    }
     let workers = opts.workers.max(1).min(items.len().div_ceil(CHUNK).max(1));
     let mut results: Vec<Option<Finding>> = Vec::with_capacity(lay.total);
     results.resize_with(lay.total, || None);

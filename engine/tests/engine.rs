@@ -197,6 +197,29 @@ fn scans_are_deterministic_across_worker_counts_and_errors_do_not_abort() {
 }
 
 #[test]
+fn progress_counters_reach_the_totals_and_do_not_change_the_result() {
+    let bundle = load(&signed());
+    let inv = parse_jsonl(&inventory(500));
+    let at = Timestamp::parse("2026-11-23T00:00:00Z").unwrap();
+    let plain = scan(&bundle, &inv.items, &ScanOptions::new(at));
+    for workers in [1, 2] {
+        let progress = std::sync::Arc::new(seg_engine::scan::Progress::default());
+        let mut opts = ScanOptions::new(at);
+        opts.workers = workers;
+        opts.progress = Some(progress.clone());
+        assert_eq!(progress.snapshot(), Default::default());
+        let report = scan(&bundle, &inv.items, &opts);
+        let p = progress.snapshot();
+        assert_eq!(p.evaluations_total, report.count("evaluations"));
+        assert_eq!(p.evaluations_done, p.evaluations_total);
+        assert_eq!(p.assets_total, report.count("assets"));
+        assert_eq!(p.assets_done, p.assets_total);
+        assert!(p.assets_total > 0);
+        assert_eq!(report, plain);
+    }
+}
+
+#[test]
 fn the_evaluation_time_limit_turns_a_runaway_policy_into_an_error() {
     let mut opts = LoadOptions::new(Trust::Keys(vec![key().verifying_key()]));
     opts.time_limit = Duration::from_millis(1);

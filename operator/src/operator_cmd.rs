@@ -29,6 +29,13 @@ pub struct OperatorArgs {
     /// Lease duration in seconds: how long a dead leader blocks a successor.
     #[arg(long, default_value_t = 15)]
     pub lease_seconds: u64,
+    /// Scans that read and evaluate their inventory at the same time; the others wait with
+    /// reason `Queued`. Evaluation uses every core already: more only costs memory.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_scans: u16,
+    /// Seconds between progress updates of a running Scan's status.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub progress_seconds: u64,
 }
 
 pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
@@ -66,6 +73,10 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         let mut ctx = Context::new(client.clone(), builtins, vec![embedded::dev_key()?]);
         ctx.inventory_dir = args.inventory_dir;
         ctx.export_dir = args.export_dir;
+        ctx.evaluation_slots = Arc::new(tokio::sync::Semaphore::new(usize::from(
+            args.max_concurrent_scans,
+        )));
+        ctx.progress_interval = std::time::Duration::from_secs(args.progress_seconds);
         let ctx = Arc::new(ctx);
         eprintln!("seg operator: watching Benchmarks and Scans in all namespaces");
         tokio::join!(
