@@ -138,6 +138,11 @@ SEG_E2E_VENV="$(bash e2e/scripts/moto-venv.sh)"
 export SEG_E2E_VENV
 end_phase
 
+begin_phase "helm"
+SEG_E2E_HELM="$(bash e2e/scripts/install-helm.sh | tail -n 1)"
+export SEG_E2E_HELM
+end_phase
+
 export SEG_E2E_RUN_DIR="$RUN_DIR"
 echo "SEG_E2E_BIN_DIR=$SEG_E2E_BIN_DIR"
 echo "SEG_E2E_VENV=$SEG_E2E_VENV"
