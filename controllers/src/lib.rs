@@ -3,6 +3,7 @@
 //! Each reconcile is a pipeline: fetch, validate, build (pure), apply, status. The pure steps live
 //! in functions without a Kubernetes client so they are tested without an API server.
 
+pub mod aws;
 pub mod benchmark;
 pub mod conditions;
 pub mod error;
@@ -51,6 +52,10 @@ pub struct Context {
     pub evaluation_slots: Arc<tokio::sync::Semaphore>,
     /// How often a running Scan's `status.progress` is written.
     pub progress_interval: std::time::Duration,
+    /// When a run whose cloud inventory could not be read (wholly or partly) is tried again.
+    pub retry_interval: std::time::Duration,
+    /// Settings of `provider: aws` Scans.
+    pub aws: aws::AwsSettings,
 }
 
 impl std::fmt::Debug for Context {
@@ -79,6 +84,8 @@ impl Context {
             clock: Box::new(|| k8s_openapi::jiff::Timestamp::now().to_string()),
             evaluation_slots: Arc::new(tokio::sync::Semaphore::new(DEFAULT_CONCURRENT_SCANS)),
             progress_interval: std::time::Duration::from_secs(2),
+            retry_interval: std::time::Duration::from_secs(60),
+            aws: aws::AwsSettings::default(),
         }
     }
 }

@@ -13,7 +13,8 @@ use kube::{Api, Resource, ResourceExt};
 use seg_adapter_file::JsonlInventory;
 use seg_crds::{
     condition_type, ConditionStatus, EvidenceReference, Finding, FindingSpec, FindingState, FindingStatus,
-    LocalObjectReference, Provider, ResultCounts, Scan, ScanPhase, ScanProgress, ScanStatus, SeverityCounts,
+    InventoryError, LocalObjectReference, Provider, ResultCounts, Scan, ScanPhase, ScanProgress, ScanStatus,
+    SeverityCounts,
 };
 use seg_engine::model::{EvalRequest, Scope};
 use seg_engine::policy::CompiledBundle;
@@ -286,28 +287,6 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     };
     let now = (ctx.clock)();
     let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
-    let text = match inventory_text(&ctx, &ns, &scan).await {
-        Ok(t) => t,
-        Err(Error::Invalid { reason, message }) => {
-            let s = with_conditions(
-                ScanStatus {
-                    phase: Some(ScanPhase::Failed),
-                    ..prev.cloned().unwrap_or_default()
-                },
-                prev,
-                &stalled(reason, message.clone()),
-                generation,
-                &now,
-            );
-            if prev != Some(&s) {
-                warn(&ctx, &scan, reason, &message).await;
-                write_status(&api, &name, &s).await?;
-            }
-            return Ok(Action::await_change());
-        }
-        Err(e) => return Err(e),
-    };
-
     let running = with_conditions(
         ScanStatus {
             phase: Some(ScanPhase::Running),
@@ -325,6 +304,80 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         generation,
         &now,
     );
+    if scan.spec.provider != Provider::Inventory {
+        let collecting = with_conditions(
+            ScanStatus {
+                phase: Some(ScanPhase::Running),
+                last_run_time: Some(now.clone()),
+                progress: Some(progress_of(&ProgressSnapshot::default(), 0)),
+                ..prev.cloned().unwrap_or_default()
+            },
+            prev,
+            &[Want {
+                type_: condition_type::RECONCILING,
+                status: ConditionStatus::True,
+                reason: "Collecting".into(),
+                message: format!("collecting the inventory from {:?}", scan.spec.provider).to_lowercase(),
+            }],
+            generation,
+            &now,
+        );
+        write_status(&api, &name, &collecting).await?;
+    }
+    let gathered = match gather(&ctx, &ns, &scan, at).await {
+        Ok(g) => g,
+        Err(Gather::Invalid { reason, message }) => {
+            let s = with_conditions(
+                ScanStatus {
+                    phase: Some(ScanPhase::Failed),
+                    ..prev.cloned().unwrap_or_default()
+                },
+                prev,
+                &stalled(reason, message.clone()),
+                generation,
+                &now,
+            );
+            if prev != Some(&s) {
+                warn(&ctx, &scan, reason, &message).await;
+                write_status(&api, &name, &s).await?;
+            }
+            return Ok(Action::await_change());
+        }
+        Err(Gather::Cloud { error, retry }) => {
+            // Nothing could be read: the run failed with the adapter's code; retried later when
+            // the cause may pass (a time-out, an unreachable endpoint).
+            let message = format!("{}: {}", error.code, error.message);
+            let s = with_conditions(
+                ScanStatus {
+                    phase: Some(ScanPhase::Failed),
+                    last_run_time: Some(now.clone()),
+                    inventory_errors: vec![error],
+                    ..prev.cloned().unwrap_or_default()
+                },
+                prev,
+                &[Want {
+                    type_: condition_type::READY,
+                    status: ConditionStatus::False,
+                    reason: "InventoryUnavailable".into(),
+                    message: message.clone(),
+                }],
+                generation,
+                &now,
+            );
+            warn(&ctx, &scan, "InventoryUnavailable", &message).await;
+            write_status(&api, &name, &s).await?;
+            return Ok(if retry {
+                Action::requeue(ctx.retry_interval)
+            } else {
+                Action::await_change()
+            });
+        }
+        Err(Gather::Kube(e)) => return Err(e),
+    };
+    let Gathered {
+        text,
+        errors: inventory_errors,
+    } = gathered;
     write_status(&api, &name, &running).await?;
 
     let progress = Arc::new(Progress::default());
@@ -432,7 +485,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         last_completion_time: Some((ctx.clock)()),
         next_run_time: next_run.map(|t| t.to_rfc3339()),
         export_location,
-        inventory_errors: Vec::new(),
+        inventory_errors: inventory_errors.clone(),
         conditions: Vec::new(),
     };
     let message = format!(
@@ -447,6 +500,49 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         },
         problems
     );
+    if !inventory_errors.is_empty() {
+        // A degraded run: what was read is evaluated and counted, the run is not complete, and
+        // the next run starts after the retry interval.
+        let codes: Vec<String> = inventory_errors
+            .iter()
+            .take(3)
+            .map(|e| {
+                format!(
+                    "{} {} {} {}",
+                    e.code,
+                    e.service,
+                    e.region,
+                    e.operation.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        let message = format!(
+            "{} cloud call(s) failed ({}{}); counts cover what was read: {message}",
+            inventory_errors.len(),
+            codes.join("; "),
+            if inventory_errors.len() > 3 { "; ..." } else { "" }
+        );
+        let status = with_conditions(
+            ScanStatus {
+                phase: Some(ScanPhase::Failed),
+                ..status
+            },
+            Some(&running),
+            &[Want {
+                type_: condition_type::READY,
+                status: ConditionStatus::False,
+                reason: "InventoryIncomplete".into(),
+                message: message.clone(),
+            }],
+            generation,
+            &now,
+        );
+        warn(&ctx, &scan, "InventoryIncomplete", &message).await;
+        write_status(&api, &name, &status).await?;
+        drop(report);
+        drop(permit);
+        return Ok(Action::requeue(ctx.retry_interval));
+    }
     let status = with_conditions(
         status,
         Some(&running),
@@ -469,13 +565,53 @@ fn until(now: Timestamp, then: Timestamp) -> Duration {
     Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
-async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, Error> {
-    if scan.spec.provider != Provider::Inventory {
-        return Err(Error::invalid(
-            "ProviderNotAvailable",
-            format!("spec.provider: {:?} scans need the cloud adapter, which this operator build does not include yet; use provider inventory", scan.spec.provider),
-        ));
+/// The inventory of a run: JSONL text, and the cloud calls that failed (a degraded run).
+pub(crate) struct Gathered {
+    pub(crate) text: String,
+    pub(crate) errors: Vec<InventoryError>,
+}
+
+/// Why no inventory could be gathered.
+pub(crate) enum Gather {
+    /// The spec or what it references is wrong: wait for a change.
+    Invalid {
+        reason: &'static str,
+        message: String,
+    },
+    /// The cloud could not be read at all; `retry` when the cause may pass.
+    Cloud {
+        error: InventoryError,
+        retry: bool,
+    },
+    Kube(Error),
+}
+
+impl From<Error> for Gather {
+    fn from(e: Error) -> Gather {
+        match e {
+            Error::Invalid { reason, message } => Gather::Invalid { reason, message },
+            other => Gather::Kube(other),
+        }
     }
+}
+
+async fn gather(ctx: &Context, ns: &str, scan: &Scan, at: Timestamp) -> Result<Gathered, Gather> {
+    match scan.spec.provider {
+        Provider::Inventory => Ok(Gathered {
+            text: inventory_text(ctx, ns, scan).await?,
+            errors: Vec::new(),
+        }),
+        Provider::Aws => crate::aws::gather(ctx, ns, scan, at).await,
+        other => Err(Gather::Invalid {
+            reason: "ProviderNotAvailable",
+            message: format!(
+                "spec.provider: {other:?} scans need a cloud adapter that this operator build does not include yet; use aws or inventory"
+            ),
+        }),
+    }
+}
+
+async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, Error> {
     let Some(src) = &scan.spec.inventory else {
         return Err(Error::invalid("InventoryNotFound", "spec.inventory is not set"));
     };

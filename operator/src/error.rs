@@ -12,6 +12,8 @@ pub enum CliError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
+    #[error("{code}: {source}", code = .0.code(), source = .0)]
+    Aws(#[from] seg_adapter_aws::AwsError),
 }
 
 impl CliError {

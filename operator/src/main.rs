@@ -1,5 +1,6 @@
 //! `seg`: the operator binary and its command line.
 
+mod aws_cmd;
 mod bundle_cmd;
 mod crds_cmd;
 mod embedded;
@@ -87,17 +88,57 @@ enum Format {
     Ocsf,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CloudProvider {
+    Aws,
+}
+
+/// AWS options of `seg scan --provider aws`.
+#[derive(Debug, Args)]
+struct AwsArgs {
+    /// Regions to scan, comma-separated; the first is the home region (IAM, S3 listing).
+    #[arg(long = "aws-region", value_delimiter = ',', env = "AWS_REGION")]
+    aws_regions: Vec<String>,
+    /// The account expected behind the credentials (the scan fails on another one).
+    #[arg(long)]
+    aws_account_id: Option<String>,
+    /// Assume this role (sts:AssumeRole) before any call.
+    #[arg(long)]
+    aws_role_arn: Option<String>,
+    /// External id required by the role's trust policy.
+    #[arg(long, requires = "aws_role_arn")]
+    aws_external_id: Option<String>,
+    /// One endpoint for every AWS service (an API simulator or a proxy).
+    #[arg(long, env = "SEG_AWS_ENDPOINT_URL")]
+    aws_endpoint_url: Option<String>,
+    /// Time limit of one attempt of one AWS call, in seconds.
+    #[arg(long, default_value_t = 20)]
+    aws_timeout_seconds: u64,
+    /// Attempts per AWS call (exponential back-off on throttling and transient errors).
+    #[arg(long, default_value_t = 3)]
+    aws_max_attempts: u32,
+}
+
 #[derive(Debug, Args)]
 struct ScanArgs {
     /// Use the embedded demo: a small AWS account and the built-in CIS AWS Foundations bundle.
-    #[arg(long, conflicts_with_all = ["bundle", "inventory"])]
+    #[arg(long, conflicts_with_all = ["bundle", "inventory", "provider"])]
     demo: bool,
-    /// Bundle directory.
-    #[arg(long, required_unless_present = "demo")]
+    /// Bundle directory (default with --provider aws: the built-in CIS AWS Foundations bundle).
+    #[arg(long, required_unless_present_any = ["demo", "provider"])]
     bundle: Option<PathBuf>,
     /// Inventory as JSONL (AWS Config configuration items, Azure Resource Graph rows, GCP Cloud Assets).
-    #[arg(long, required_unless_present = "demo")]
+    #[arg(long, required_unless_present_any = ["demo", "provider"], conflicts_with = "provider")]
     inventory: Option<PathBuf>,
+    /// Collect the inventory from a cloud account instead of a file. `aws`: AWS Config and the
+    /// service APIs, with the SDK's default credentials (environment, web identity, profile, ...).
+    #[arg(long, value_enum)]
+    provider: Option<CloudProvider>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Also write the collected inventory here as JSONL (usable later with --inventory).
+    #[arg(long, requires = "provider")]
+    save_inventory: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Write the output here instead of standard output.

@@ -36,9 +36,29 @@ pub struct OperatorArgs {
     /// Seconds between progress updates of a running Scan's status.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub progress_seconds: u64,
+    /// Seconds until a run whose cloud inventory could not be read (wholly or partly) is tried
+    /// again.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_seconds: u64,
+    /// One endpoint for every AWS service (an API simulator, or a proxy); default: AWS itself.
+    #[arg(long, env = "SEG_AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+    /// Prefix of the external id presented when a Scan assumes its AWS role; the Scan's
+    /// namespace follows it (`seg:tenant-a`). Trust policies of scanned roles require it.
+    #[arg(long, default_value = "seg:")]
+    pub aws_external_id_prefix: String,
+    /// Time limit of one attempt of one AWS call, in seconds.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub aws_timeout_seconds: u64,
+    /// Attempts per AWS call (exponential back-off on throttling and transient errors).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub aws_max_attempts: u32,
 }
 
 pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
+    // Both TLS back-ends are linked (kube uses ring, the AWS SDK aws-lc-rs): choose one for the
+    // process before any client is built. An error means one was installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,6 +97,13 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
             args.max_concurrent_scans,
         )));
         ctx.progress_interval = std::time::Duration::from_secs(args.progress_seconds);
+        ctx.retry_interval = std::time::Duration::from_secs(args.retry_seconds);
+        ctx.aws = seg_controllers::aws::AwsSettings {
+            endpoint_url: args.aws_endpoint_url,
+            external_id_prefix: args.aws_external_id_prefix,
+            timeout: std::time::Duration::from_secs(args.aws_timeout_seconds),
+            max_attempts: args.aws_max_attempts,
+        };
         let ctx = Arc::new(ctx);
         eprintln!("seg operator: watching Benchmarks and Scans in all namespaces");
         tokio::join!(

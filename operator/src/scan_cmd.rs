@@ -16,7 +16,7 @@ use seg_engine::time::Timestamp;
 use crate::bundle_cmd::trusted_keys;
 use crate::error::CliError;
 use crate::render::Table;
-use crate::{embedded, Format, ScanArgs};
+use crate::{embedded, CloudProvider, Format, ScanArgs};
 
 /// Where `seg scan --demo` writes its OCSF events when no `--output` is given.
 pub const DEMO_OCSF_FILE: &str = "seg-demo.ocsf.jsonl";
@@ -28,16 +28,40 @@ pub fn producer(bundle: &CompiledBundle) -> Producer {
 
 pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
     // The demo's bundle is built into the binary and signed with the development key.
-    let keys = if args.demo && args.trust.keys.is_empty() {
+    let builtin = args.demo || (args.provider.is_some() && args.bundle.is_none());
+    let keys = if builtin && args.trust.keys.is_empty() {
         vec![embedded::dev_key()?]
     } else {
         trusted_keys(&args.trust)?
     };
+    let at = match &args.at {
+        Some(s) => Timestamp::parse(s)?,
+        None => Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc()),
+    };
+    let mut degraded = Vec::new();
     let (files, inventory) = if args.demo {
         (
             embedded::cis_aws_bundle()?,
             JsonlInventory::from_text(embedded::DEMO_INVENTORY),
         )
+    } else if args.provider == Some(CloudProvider::Aws) {
+        let files = match &args.bundle {
+            Some(b) => read_bundle_dir(b)?,
+            None => embedded::cis_aws_bundle()?,
+        };
+        let collection = crate::aws_cmd::collect(&args.aws, at)?;
+        let text = collection.to_jsonl();
+        if let Some(path) = &args.save_inventory {
+            std::fs::write(path, &text).map_err(|e| CliError::io(path, e))?;
+        }
+        for d in &collection.degraded {
+            eprintln!(
+                "aws: {} {} {} {}: {}",
+                d.code, d.service, d.region, d.operation, d.message
+            );
+        }
+        degraded = collection.degraded;
+        (files, JsonlInventory::from_text(&text))
     } else {
         let (Some(b), Some(i)) = (&args.bundle, &args.inventory) else {
             return Err(CliError::Usage(
@@ -59,18 +83,15 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         eprintln!("warning: --allow-unsigned: bundle signature not verified: {reason}");
     }
 
-    let inventory_name = match (&args.inventory, args.demo) {
+    let inventory_name = match (&args.inventory, args.provider) {
         (Some(p), _) => p.display().to_string(),
-        (None, _) => "demo inventory".to_string(),
+        (None, Some(_)) => "collected inventory".to_string(),
+        (None, None) => "demo inventory".to_string(),
     };
     for p in &inventory.problems {
         eprintln!("{inventory_name}:{}: skipped: {}", p.line, p.reason);
     }
 
-    let at = match &args.at {
-        Some(s) => Timestamp::parse(s)?,
-        None => Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc()),
-    };
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
@@ -116,6 +137,13 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         .run
         .counts
         .insert("inventory_records".into(), inventory.items().len() as u64);
+    if args.provider.is_some() {
+        report
+            .eval
+            .run
+            .counts
+            .insert("inventory_errors".into(), degraded.len() as u64);
+    }
 
     let invalid_lines = inventory.problems.len();
     let records = inventory.items().len();
@@ -169,8 +197,11 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         bundle.controls.len()
     );
     let errors = report.count(CheckResult::Error.as_str());
-    if invalid_lines > 0 || errors > 0 {
-        eprintln!("incomplete run: {invalid_lines} inventory line(s) skipped, {errors} evaluation error(s)");
+    if invalid_lines > 0 || errors > 0 || !degraded.is_empty() {
+        eprintln!(
+            "incomplete run: {invalid_lines} inventory line(s) skipped, {errors} evaluation error(s), {} failed cloud call(s)",
+            degraded.len()
+        );
         return Ok(ExitCode::from(3));
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,91 @@
+//! Shared helpers of the integration tests: the IAM policy check.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// Actions AWS documents without resource-level permissions (the Service Authorization
+/// Reference lists no resource type for them), so their statement must use `"Resource": "*"`.
+pub const NO_RESOURCE_LEVEL: &[&str] = &[
+    "access-analyzer:ListAnalyzers",
+    "cloudtrail:DescribeTrails",
+    "config:BatchGetResourceConfig",
+    "config:DescribeConfigurationRecorderStatus",
+    "config:DescribeConfigurationRecorders",
+    "config:DescribeDeliveryChannels",
+    "config:ListDiscoveredResources",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInstances",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeVpcs",
+    "ec2:GetEbsDefaultKmsKeyId",
+    "ec2:GetEbsEncryptionByDefault",
+    "iam:GenerateCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountPasswordPolicy",
+    "iam:GetAccountSummary",
+    "iam:GetCredentialReport",
+    "iam:ListServerCertificates",
+    "kms:ListKeys",
+    "s3:GetAccountPublicAccessBlock",
+    "s3:ListAllMyBuckets",
+];
+
+/// Calls that need no permission of the scanned role: `GetCallerIdentity` needs none, and
+/// `AssumeRole` is a permission of the caller (the operator's identity), not of the role.
+pub const NOT_IN_ROLE_POLICY: &[&str] = &["sts:GetCallerIdentity", "sts:AssumeRole"];
+
+pub fn policy_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("iam-policy.json")
+}
+
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every action the policy allows.
+pub fn policy_actions() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(policy_path()).expect("iam-policy.json");
+    let doc: Value = serde_json::from_str(&text).expect("iam-policy.json is JSON");
+    let mut out = BTreeSet::new();
+    for st in doc["Statement"].as_array().expect("Statement list") {
+        assert_eq!(st["Effect"], "Allow");
+        out.extend(as_list(&st["Action"]));
+    }
+    out
+}
+
+/// The statements as (actions, resources).
+pub fn policy_statements() -> Vec<(Vec<String>, Vec<String>)> {
+    let text = std::fs::read_to_string(policy_path()).expect("iam-policy.json");
+    let doc: Value = serde_json::from_str(&text).expect("iam-policy.json is JSON");
+    doc["Statement"]
+        .as_array()
+        .expect("Statement list")
+        .iter()
+        .map(|st| (as_list(&st["Action"]), as_list(&st["Resource"])))
+        .collect()
+}
+
+/// Fails if a call is not allowed by the policy; returns the policy's actions no call used.
+pub fn check_calls_against_policy(calls: &BTreeSet<String>) -> BTreeSet<String> {
+    let allowed = policy_actions();
+    let missing: Vec<&String> = calls
+        .iter()
+        .filter(|c| !NOT_IN_ROLE_POLICY.contains(&c.as_str()) && !allowed.contains(*c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the adapter called actions that adapters/aws/iam-policy.json does not allow: {missing:?}"
+    );
+    allowed.difference(calls).cloned().collect()
+}

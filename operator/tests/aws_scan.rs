@@ -1,0 +1,373 @@
+//! AWS scans end to end against the moto server: `seg scan --provider aws` and a `provider: aws`
+//! Scan through the operator give the expected result per control and resource for a seeded
+//! account; when the simulator goes away the Scan reports a SEG_ error code and keeps its counts,
+//! and the next run after it is back recovers.
+//!
+//! The account is seeded by `e2e/scripts/seed-aws-adapter.py`, whose JSON summary names the
+//! compliant and non-compliant resource of each pair. moto 5.2.5 does not implement IAM Access
+//! Analyzer, so every run against it is degraded with `SEG_ADAPTER_UNAVAILABLE` for that service:
+//! the test asserts exactly that, and that everything else is evaluated.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use seg_e2e::{ControlPlane, Moto, User};
+use serde_json::Value;
+
+const AT: &str = "2026-11-23T12:00:00Z";
+
+fn start_moto(port: Option<u16>) -> (Moto, Value) {
+    std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+    let moto = match port {
+        Some(p) => Moto::start_on(p).unwrap(),
+        None => Moto::start().unwrap(),
+    };
+    let script = seg_e2e::repo_root().join("e2e/scripts/seed-aws-adapter.py");
+    let out = moto
+        .python_command()
+        .arg(script)
+        .arg("--endpoint-url")
+        .arg(moto.endpoint())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "seeding: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = serde_json::from_slice(&out.stdout).unwrap();
+    (moto, summary)
+}
+
+/// (control, resource id) → result, from `seg scan --format json` findings.
+fn results(findings: &[Value]) -> BTreeMap<(String, String), String> {
+    findings
+        .iter()
+        .map(|f| {
+            let urn = f["asset"]["urn"].as_str().unwrap();
+            let id = urn.rsplit('/').next().unwrap().to_string();
+            (
+                (f["control_id"].as_str().unwrap().to_string(), id),
+                f["result"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What the seeded account must give, resource by resource.
+fn expected(s: &Value, ids_by_name: &BTreeMap<String, String>) -> Vec<(&'static str, String, &'static str)> {
+    let id = |p: &str| s.pointer(p).and_then(Value::as_str).unwrap().to_string();
+    // IAM user ids are made up by the simulator: look them up by name in the inventory.
+    let user = |n: &str| {
+        ids_by_name
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| panic!("no IAM user {n}"))
+    };
+    vec![
+        (
+            "ec2-sg-no-admin-ingress-ipv4",
+            id("/security_groups/ssh_open"),
+            "fail",
+        ),
+        (
+            "ec2-sg-no-admin-ingress-ipv4",
+            id("/security_groups/rdp_open"),
+            "fail",
+        ),
+        (
+            "ec2-sg-no-admin-ingress-ipv4",
+            id("/security_groups/closed"),
+            "pass",
+        ),
+        ("ec2-instance-imdsv2-required", id("/instances/imdsv1"), "fail"),
+        ("ec2-instance-imdsv2-required", id("/instances/imdsv2"), "pass"),
+        ("kms-key-rotation-enabled", id("/kms_keys/unrotated"), "fail"),
+        ("kms-key-rotation-enabled", id("/kms_keys/rotated"), "pass"),
+        ("vpc-flow-logs-enabled", id("/vpcs/unlogged"), "fail"),
+        ("vpc-flow-logs-enabled", id("/vpcs/logged"), "pass"),
+        ("ebs-volume-encrypted", id("/volumes/plain"), "fail"),
+        ("ebs-volume-encrypted", id("/volumes/encrypted"), "pass"),
+        ("efs-file-system-encrypted", id("/efs/plain"), "fail"),
+        ("efs-file-system-encrypted", id("/efs/encrypted"), "pass"),
+        ("iam-user-console-mfa", user("seg-console-nomfa"), "fail"),
+        ("iam-user-console-mfa", user("seg-console-mfa"), "pass"),
+        ("iam-root-mfa-enabled", id("/account_id"), "fail"),
+        ("iam-root-access-key-absent", id("/account_id"), "pass"),
+        ("ec2-nacl-no-admin-ingress", id("/network_acl"), "fail"),
+        ("cloudtrail-log-file-validation", id("/trail"), "fail"),
+        (
+            "rds-instance-not-publicly-accessible",
+            id("/rds/resource_id"),
+            "fail",
+        ),
+    ]
+}
+
+fn assert_expected(
+    got: &BTreeMap<(String, String), String>,
+    summary: &Value,
+    ids_by_name: &BTreeMap<String, String>,
+    what: &str,
+) {
+    let mut wrong = Vec::new();
+    for (control, resource, want) in expected(summary, ids_by_name) {
+        let found = got
+            .iter()
+            .find(|((c, r), _)| c == control && r.ends_with(&resource));
+        match found {
+            Some((_, result)) if result == want => {}
+            other => wrong.push(format!("{control} {resource}: want {want}, got {other:?}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{what}:\n{}\nall results: {got:#?}",
+        wrong.join("\n")
+    );
+}
+
+/// `seg scan --provider aws`: the JSON report, stderr, the exit code and the collected inventory.
+fn offline_scan(moto: &Moto) -> (Value, String, i32, String) {
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args([
+            "scan",
+            "--provider",
+            "aws",
+            "--aws-region",
+            "us-east-1",
+            "--aws-account-id",
+        ])
+        .arg(seg_e2e::DEFAULT_ACCOUNT_ID)
+        .args([
+            "--aws-endpoint-url",
+            &moto.endpoint(),
+            "--format",
+            "json",
+            "--at",
+            AT,
+        ])
+        .arg("--save-inventory")
+        .arg(saved.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let inventory = std::fs::read_to_string(saved.path()).unwrap();
+    (report, stderr, out.status.code().unwrap_or(-1), inventory)
+}
+
+fn scan_status(cp: &ControlPlane) -> Value {
+    let text = cp
+        .kubectl_ok(
+            User::Admin,
+            ["get", "scan", "aws", "-n", "tenant-a", "-o", "jsonpath={.status}"],
+        )
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Poll the Scan's status until `f` holds, and return that status.
+fn wait_status(cp: &ControlPlane, what: &str, log: &Path, mut f: impl FnMut(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let s = scan_status(cp);
+        if f(&s) {
+            return s;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            panic!(
+                "{what}: not reached in 120 s\noperator log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn codes(status: &Value) -> BTreeSet<(String, String)> {
+    status["inventoryErrors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["code"].as_str().unwrap_or("").to_string(),
+                        e["service"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_away() {
+    let (moto, summary) = start_moto(None);
+
+    // Offline: seg scan --provider aws.
+    let (report, stderr, code, inventory) = offline_scan(&moto);
+    let ids_by_name: BTreeMap<String, String> = inventory
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|i| i["resourceType"] == "AWS::IAM::User")
+        .map(|i| {
+            (
+                i["resourceName"].as_str().unwrap().to_string(),
+                i["resourceId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(code, 3, "a degraded run exits 3 (incomplete): {stderr}");
+    assert!(
+        stderr.contains("SEG_ADAPTER_UNAVAILABLE access-analyzer"),
+        "moto has no Access Analyzer: {stderr}"
+    );
+    let findings = report["findings"].as_array().unwrap();
+    let offline = results(findings);
+    assert_expected(&offline, &summary, &ids_by_name, "seg scan --provider aws");
+    assert_eq!(report["run"]["counts"]["error"], 0, "{stderr}");
+
+    // Through the operator.
+    let cp = ControlPlane::start().unwrap();
+    cp.install_seg("tenant-a").unwrap();
+    let (_operator, log) = cp
+        .start_operator(
+            Path::new(env!("CARGO_BIN_EXE_seg")),
+            "seg-operator",
+            &[
+                "--aws-endpoint-url",
+                &moto.endpoint(),
+                "--retry-seconds",
+                "2",
+                "--aws-timeout-seconds",
+                "3",
+                "--aws-max-attempts",
+                "2",
+            ],
+        )
+        .unwrap();
+    cp.apply(
+        User::Admin,
+        &format!(
+            "apiVersion: v1
+kind: Secret
+metadata: {{name: aws-audit, namespace: tenant-a}}
+stringData: {{AWS_ACCESS_KEY_ID: testing, AWS_SECRET_ACCESS_KEY: testing}}
+---
+apiVersion: seg.neurocipher.io/v1alpha1
+kind: Benchmark
+metadata: {{name: cis, namespace: tenant-a}}
+spec:
+  source: {{builtin: cis-aws-foundations}}
+---
+apiVersion: seg.neurocipher.io/v1alpha1
+kind: Scan
+metadata: {{name: aws, namespace: tenant-a}}
+spec:
+  benchmarkRef: {{name: cis}}
+  provider: aws
+  aws: {{accountId: '{}', regions: [us-east-1]}}
+  credentials: {{secretRef: {{name: aws-audit}}}}
+  limits: {{maxFindings: 500}}
+",
+            seg_e2e::DEFAULT_ACCOUNT_ID
+        ),
+    )
+    .unwrap();
+    let status = wait_status(&cp, "a finished AWS run", &log, |s| {
+        s["phase"] == "Failed" && s["resultCounts"].is_object()
+    });
+    assert_eq!(
+        status["phase"], "Failed",
+        "degraded by the missing Access Analyzer: {status}"
+    );
+    assert!(
+        codes(&status).contains(&("SEG_ADAPTER_UNAVAILABLE".into(), "access-analyzer".into())),
+        "{status}"
+    );
+    let ready = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap();
+    assert_eq!(ready["reason"], "InventoryIncomplete", "{status}");
+    for r in ["pass", "fail", "warn", "error"] {
+        assert_eq!(
+            status["resultCounts"][r], report["run"]["counts"][r],
+            "{r}: {status}"
+        );
+    }
+    // One Finding per failing (control, resource), the same set as offline.
+    let mut want: Vec<String> = findings
+        .iter()
+        .filter(|f| f["result"] == "fail")
+        .map(|f| seg_crds::finding_name("aws", f["fingerprint"].as_str().unwrap()))
+        .collect();
+    want.sort();
+    let names = cp
+        .kubectl_ok(
+            User::Admin,
+            [
+                "get",
+                "findings",
+                "-n",
+                "tenant-a",
+                "-l",
+                "seg.neurocipher.io/scan=aws",
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}",
+            ],
+        )
+        .unwrap();
+    let mut got: Vec<String> = names.lines().map(str::to_string).collect();
+    got.sort();
+    assert_eq!(got, want);
+
+    // The simulator goes away: the next runs fail with a SEG_ code and keep the last counts.
+    let port = moto.port();
+    drop(moto);
+    let down = wait_status(&cp, "a SEG_ code for the unreachable API", &log, |s| {
+        s["phase"] == "Failed"
+            && codes(s)
+                .iter()
+                .any(|(c, svc)| c.starts_with("SEG_ADAPTER_") && svc != "access-analyzer")
+    });
+    assert_eq!(down["phase"], "Failed", "{down}");
+    assert!(
+        down["resultCounts"]["fail"].as_i64().unwrap() > 0,
+        "counts kept: {down}"
+    );
+
+    // Back on the same port (empty, seeded again): the next run recovers.
+    let (_moto, _) = start_moto(Some(port));
+    wait_status(&cp, "a run that reads the account again", &log, |s| {
+        let c = codes(s);
+        s["phase"] == "Failed"
+            && c.contains(&("SEG_ADAPTER_UNAVAILABLE".into(), "access-analyzer".into()))
+            && !c.iter().any(|(_, svc)| svc == "sts")
+            && s["resultCounts"]["fail"] == report["run"]["counts"]["fail"]
+    });
+    let event_reasons = cp
+        .kubectl_ok(
+            User::Admin,
+            [
+                "get",
+                "events",
+                "-n",
+                "tenant-a",
+                "-o",
+                "jsonpath={.items[*].reason}",
+            ],
+        )
+        .unwrap();
+    assert!(event_reasons.contains("InventoryIncomplete"), "{event_reasons}");
+}
