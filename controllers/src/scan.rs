@@ -287,25 +287,9 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     };
     let now = (ctx.clock)();
     let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
-    let running = with_conditions(
-        ScanStatus {
-            phase: Some(ScanPhase::Running),
-            last_run_time: Some(now.clone()),
-            progress: Some(progress_of(&ProgressSnapshot::default(), 0)),
-            ..prev.cloned().unwrap_or_default()
-        },
-        prev,
-        &[Want {
-            type_: condition_type::RECONCILING,
-            status: ConditionStatus::True,
-            reason: "Scanning".into(),
-            message: "evaluating the inventory".into(),
-        }],
-        generation,
-        &now,
-    );
-    if scan.spec.provider != Provider::Inventory {
-        let collecting = with_conditions(
+    // A run in progress: started now, progress from zero, with what it is doing.
+    let in_progress = |reason: &str, message: String| {
+        with_conditions(
             ScanStatus {
                 phase: Some(ScanPhase::Running),
                 last_run_time: Some(now.clone()),
@@ -316,12 +300,17 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
             &[Want {
                 type_: condition_type::RECONCILING,
                 status: ConditionStatus::True,
-                reason: "Collecting".into(),
-                message: format!("collecting the inventory from {:?}", scan.spec.provider).to_lowercase(),
+                reason: reason.into(),
+                message,
             }],
             generation,
             &now,
-        );
+        )
+    };
+    let running = in_progress("Scanning", "evaluating the inventory".into());
+    if scan.spec.provider != Provider::Inventory {
+        let provider = format!("{:?}", scan.spec.provider).to_lowercase();
+        let collecting = in_progress("Collecting", format!("collecting the inventory from {provider}"));
         write_status(&api, &name, &collecting).await?;
     }
     let gathered = match gather(&ctx, &ns, &scan, at).await {

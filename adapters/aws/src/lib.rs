@@ -135,7 +135,8 @@ impl AwsScanConfig {
 pub struct Degradation {
     /// IAM service prefix: `iam`, `s3`, `ec2`, `config`, `access-analyzer`, ...
     pub service: String,
-    /// The region of the call (`global` for IAM).
+    /// The region of the client that made the call (IAM, STS and the S3 listing: the home
+    /// region).
     pub region: String,
     /// The IAM action of the failed call, e.g. `ec2:DescribeSecurityGroups`.
     pub operation: String,

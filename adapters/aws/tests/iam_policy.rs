@@ -1,6 +1,9 @@
 //! The shipped IAM policy: no wildcard actions, `"Resource": "*"` only for the actions AWS
 //! documents without resource-level permissions, scoped ARNs elsewhere.
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{policy_statements, NO_RESOURCE_LEVEL};

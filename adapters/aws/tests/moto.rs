@@ -6,6 +6,9 @@
 //! service: HTTP 500), EC2 `GetEbsDefaultKmsKeyId` (HTTP 500) and Security Hub
 //! `GetEnabledStandards` (HTTP 404; only called when a hub exists).
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -88,7 +91,7 @@ fn of_type<'a>(c: &'a Collection, resource_type: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn s<'a>(v: &'a Value) -> &'a str {
+fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
 }
 
@@ -102,13 +105,6 @@ fn a_seeded_account_is_collected_item_by_item() {
         .expect("collection");
     let acct = seg_e2e::DEFAULT_ACCOUNT_ID;
     assert_eq!(c.account_id, acct);
-    eprintln!(
-        "DEGRADED {:?}",
-        c.degraded
-            .iter()
-            .map(|d| (&d.operation, &d.message))
-            .collect::<Vec<_>>()
-    );
 
     // The engine reads every item.
     let jsonl = c.to_jsonl();
@@ -401,11 +397,24 @@ fn a_seeded_account_is_collected_item_by_item() {
         "unexpectedly unused policy actions: {unused:?}"
     );
 
-    // The same account at the same time gives the same items.
+    // The same account at the same time gives the same items (moto invents new CloudTrail
+    // delivery times on every GetTrailStatus: those are left out of the comparison).
     let again = rt()
         .block_on(collect_with_credentials(&cfg, creds()))
         .expect("second collection");
-    assert_eq!(again.to_jsonl(), jsonl);
+    let strip = |c: &Collection| -> Vec<Value> {
+        c.items
+            .iter()
+            .cloned()
+            .map(|mut i| {
+                if let Some(sc) = i["supplementaryConfiguration"].as_object_mut() {
+                    sc.remove("TrailStatus");
+                }
+                i
+            })
+            .collect()
+    };
+    assert_eq!(strip(&again), strip(&c));
 }
 
 #[test]
@@ -493,17 +502,14 @@ fn assume_role_collects_the_role_account() {
     by_name(&c, "AWS::IAM::User", "seg-e2e-user");
     by_name(&c, "AWS::EC2::SecurityGroup", "seg-e2e-ssh-open");
     find(&c, "AWS::CloudTrail::Trail", "seg-e2e-trail");
-    // moto answers GetBucketVersioning of a never-versioned bucket with a root element the SDK
-    // rejects: those buckets are not emitted, and nothing else degrades but what moto lacks.
-    assert!(of_type(&c, "AWS::S3::Bucket").is_empty());
+    find(&c, "AWS::S3::Bucket", "seg-e2e-private-210987654321");
+    assert!(of_type(&c, "AWS::S3::Bucket")
+        .iter()
+        .all(|b| s(&b["resourceId"]).ends_with("210987654321")));
+    // Nothing degrades but what moto lacks.
     for d in &c.degraded {
         assert!(
-            [
-                "s3:GetBucketVersioning",
-                "access-analyzer:ListAnalyzers",
-                "ec2:GetEbsDefaultKmsKeyId"
-            ]
-            .contains(&d.operation.as_str()),
+            ["access-analyzer:ListAnalyzers", "ec2:GetEbsDefaultKmsKeyId"].contains(&d.operation.as_str()),
             "{d:?}"
         );
         assert_eq!(d.code, "SEG_ADAPTER_UNAVAILABLE");

@@ -435,7 +435,7 @@ mod tests {
             .name("default")
             .recording(false)
             .build();
-        let t = recorded_types(&[recorder_all(false)], &[on.clone()]);
+        let t = recorded_types(&[recorder_all(false)], std::slice::from_ref(&on));
         assert!(t.contains("AWS::S3::Bucket"));
         assert!(!t.contains("AWS::IAM::User"));
         let t = recorded_types(&[recorder_all(true)], &[on]);

@@ -1,6 +1,6 @@
 //! Shared helpers of the integration tests: the IAM policy check.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
