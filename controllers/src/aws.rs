@@ -8,12 +8,16 @@
 //! `credentials.secretRef` the Secret's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optional
 //! `AWS_SESSION_TOKEN` are used (never logged, never written anywhere).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use seg_adapter_aws::{AwsError, AwsScanConfig, Degradation, SharedCredentialsProvider};
-use seg_crds::{InventoryError, Scan};
+use seg_adapter_aws::{
+    item_key, AwsError, AwsScanConfig, Collection, Degradation, SharedCredentialsProvider,
+};
+use seg_adapter_evidence::EvidenceStore;
+use seg_crds::{EvidenceReference, InventoryError, Scan};
 use seg_engine::time::Timestamp;
 
 use crate::scan::{Gather, Gathered};
@@ -165,16 +169,89 @@ pub(crate) async fn gather(ctx: &Context, ns: &str, scan: &Scan, at: Timestamp) 
         None => seg_adapter_aws::collect(&cfg).await,
     };
     match result {
-        Ok(c) => Ok(Gathered {
-            text: c.to_jsonl(),
-            errors: c.degraded.iter().map(degradation).collect(),
-        }),
+        Ok(c) => {
+            let mut errors: Vec<InventoryError> = c.degraded.iter().map(degradation).collect();
+            let evidence = match &ctx.evidence {
+                Some(store) => match store_evidence(store, &c).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        errors.push(inventory_error(
+                            e.code(),
+                            "evidence:PutObject",
+                            "",
+                            &e.to_string(),
+                        ));
+                        BTreeMap::new()
+                    }
+                },
+                None => BTreeMap::new(),
+            };
+            Ok(Gathered {
+                text: c.to_jsonl(),
+                errors,
+                evidence,
+            })
+        }
         Err(AwsError::Config(m)) => Err(invalid("ScopeInvalid", format!("spec.aws: {m}"))),
         Err(e) => Err(Gather::Cloud {
             error: inventory_error(e.code(), e.action(), e.region(), e.message()),
             retry: e.retryable(),
         }),
     }
+}
+
+/// Media type of a raw response body (AWS answers in JSON or XML, by service).
+pub fn media_type_of(body: &[u8]) -> &'static str {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => "application/json",
+        Some(b'<') => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Store every raw response of a collection (content-addressed: a response seen before is not
+/// written again) and say which stored responses each asset, by URN, was built from.
+async fn store_evidence(
+    store: &EvidenceStore,
+    c: &Collection,
+) -> Result<BTreeMap<String, Vec<EvidenceReference>>, seg_adapter_evidence::EvidenceError> {
+    let mut stored: BTreeMap<&str, EvidenceReference> = BTreeMap::new();
+    for r in &c.responses {
+        if stored.contains_key(r.sha256.as_str()) {
+            continue;
+        }
+        let media_type = media_type_of(&r.body);
+        let blob = store.put(&r.body, media_type).await?;
+        stored.insert(
+            r.sha256.as_str(),
+            EvidenceReference {
+                uri: store.uri(&blob.hash).ok(),
+                hash: blob.hash,
+                media_type: media_type.to_string(),
+            },
+        );
+    }
+    let mut by_urn = BTreeMap::new();
+    for item in &c.items {
+        let field = |k: &str| item[k].as_str().unwrap_or("");
+        let Some(hashes) = c.evidence.get(&item_key(
+            field("resourceType"),
+            field("awsRegion"),
+            field("resourceId"),
+        )) else {
+            continue;
+        };
+        let parsed = seg_engine::inventory::parse_jsonl(&item.to_string());
+        let Some(parsed) = parsed.items.first() else {
+            continue;
+        };
+        let refs: Vec<EvidenceReference> = hashes
+            .iter()
+            .filter_map(|h| stored.get(h.as_str()).cloned())
+            .collect();
+        by_urn.insert(parsed.asset.asset_ref.urn.clone(), refs);
+    }
+    Ok(by_urn)
 }
 
 #[cfg(test)]

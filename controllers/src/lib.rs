@@ -56,6 +56,9 @@ pub struct Context {
     pub retry_interval: std::time::Duration,
     /// Settings of `provider: aws` Scans.
     pub aws: aws::AwsSettings,
+    /// Where the raw cloud API responses behind Findings are stored (content-addressed); none:
+    /// Findings carry only the evidence stubs of the policies.
+    pub evidence: Option<Arc<seg_adapter_evidence::EvidenceStore>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -86,6 +89,7 @@ impl Context {
             progress_interval: std::time::Duration::from_secs(2),
             retry_interval: std::time::Duration::from_secs(60),
             aws: aws::AwsSettings::default(),
+            evidence: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The Scan reconciler: fetch the bundle and inventory, evaluate (pure engine), plan Finding writes
 //! (pure), apply them, export OCSF, write status. Findings are removed through a finalizer.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +67,14 @@ fn observed_of(status: Option<&FindingStatus>) -> Option<Observed> {
     Some(Observed {
         result: conv(&s.result?)?,
         message: s.message.clone().unwrap_or_default(),
-        evidence: s.evidence.iter().map(|e| e.hash.clone()).collect(),
+        // Only the policies' evidence stubs take part in "did it change": raw API responses are
+        // pointers to what was read when the Finding last changed.
+        evidence: s
+            .evidence
+            .iter()
+            .filter(|e| e.media_type == seg_engine::scan::EVIDENCE_MEDIA_TYPE)
+            .map(|e| e.hash.clone())
+            .collect(),
         state: match s.state? {
             FindingState::Open => State::Open,
             FindingState::Resolved => State::Resolved,
@@ -76,7 +84,10 @@ fn observed_of(status: Option<&FindingStatus>) -> Option<Observed> {
     })
 }
 
-fn status_of(o: &Observed, run_id: &str, media_type: &str) -> FindingStatus {
+/// Evidence references a Finding's status holds at most (the CRD's limit).
+const MAX_EVIDENCE: usize = 32;
+
+fn status_of(o: &Observed, run_id: &str, media_type: &str, raw: &[EvidenceReference]) -> FindingStatus {
     FindingStatus {
         result: conv(&o.result),
         message: Some(o.message.clone()),
@@ -88,6 +99,8 @@ fn status_of(o: &Observed, run_id: &str, media_type: &str) -> FindingStatus {
                 uri: None,
                 media_type: media_type.to_string(),
             })
+            .chain(raw.iter().cloned())
+            .take(MAX_EVIDENCE)
             .collect(),
         first_seen: Some(o.first_seen.to_rfc3339()),
         last_seen: Some(o.last_seen.to_rfc3339()),
@@ -118,11 +131,12 @@ async fn apply_finding_status(
     name: &str,
     observed: &Observed,
     run_id: &str,
+    raw: &[EvidenceReference],
 ) -> Result<(), Error> {
     let st = serde_json::json!({
         "apiVersion": seg_crds::API_VERSION,
         "kind": "Finding",
-        "status": status_of(observed, run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE),
+        "status": status_of(observed, run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE, raw),
     });
     api.patch_status(name, pp, &Patch::Apply(&st)).await?;
     Ok(())
@@ -366,6 +380,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let Gathered {
         text,
         errors: inventory_errors,
+        evidence: raw_evidence,
     } = gathered;
     write_status(&api, &name, &running).await?;
 
@@ -409,6 +424,29 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let plan = findings::plan(&name, &existing, &report.eval.findings, cap, at);
     let pp = PatchParams::apply(crate::FIELD_MANAGER).force();
     let run_id = report.eval.run.run_id.clone();
+    // The stored raw API responses of a Finding's asset, when the run stored any.
+    let urn_by_name: BTreeMap<String, &str> = if raw_evidence.is_empty() {
+        BTreeMap::new()
+    } else {
+        report
+            .eval
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    seg_crds::finding_name(&name, &f.fingerprint),
+                    f.asset.urn.as_str(),
+                )
+            })
+            .collect()
+    };
+    let raw_for = |fname: &str| {
+        urn_by_name
+            .get(fname)
+            .and_then(|u| raw_evidence.get(*u))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    };
     for w in &plan.writes {
         match w {
             Write::Create {
@@ -433,13 +471,13 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                     "spec": spec,
                 });
                 findings_api.patch(fname, &pp, &Patch::Apply(&obj)).await?;
-                apply_finding_status(&findings_api, &pp, fname, observed, &run_id).await?;
+                apply_finding_status(&findings_api, &pp, fname, observed, &run_id, raw_for(fname)).await?;
             }
             Write::Status {
                 name: fname,
                 observed,
             } => {
-                apply_finding_status(&findings_api, &pp, fname, observed, &run_id).await?;
+                apply_finding_status(&findings_api, &pp, fname, observed, &run_id, raw_for(fname)).await?;
             }
             Write::Delete { name: fname } => {
                 findings_api.delete(fname, &DeleteParams::default()).await?;
@@ -558,6 +596,8 @@ fn until(now: Timestamp, then: Timestamp) -> Duration {
 pub(crate) struct Gathered {
     pub(crate) text: String,
     pub(crate) errors: Vec<InventoryError>,
+    /// Stored raw API responses behind each asset, by asset URN.
+    pub(crate) evidence: BTreeMap<String, Vec<EvidenceReference>>,
 }
 
 /// Why no inventory could be gathered.
@@ -589,6 +629,7 @@ async fn gather(ctx: &Context, ns: &str, scan: &Scan, at: Timestamp) -> Result<G
         Provider::Inventory => Ok(Gathered {
             text: inventory_text(ctx, ns, scan).await?,
             errors: Vec::new(),
+            evidence: BTreeMap::new(),
         }),
         Provider::Aws => crate::aws::gather(ctx, ns, scan, at).await,
         other => Err(Gather::Invalid {

@@ -53,6 +53,10 @@ pub struct OperatorArgs {
     /// Attempts per AWS call (exponential back-off on throttling and transient errors).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub aws_max_attempts: u32,
+    /// Directory (a mounted volume) where the raw cloud API responses behind Findings are stored,
+    /// content-addressed (`sha256/<2 hex>/<hex>`, chunked at 8 MiB); Findings point to them.
+    #[arg(long)]
+    pub evidence_dir: Option<PathBuf>,
 }
 
 pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
@@ -98,6 +102,11 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         )));
         ctx.progress_interval = std::time::Duration::from_secs(args.progress_seconds);
         ctx.retry_interval = std::time::Duration::from_secs(args.retry_seconds);
+        if let Some(dir) = &args.evidence_dir {
+            let store = seg_adapter_evidence::EvidenceStore::local(dir)
+                .map_err(|e| CliError::Usage(format!("--evidence-dir {}: {e}", dir.display())))?;
+            ctx.evidence = Some(Arc::new(store));
+        }
         ctx.aws = seg_controllers::aws::AwsSettings {
             endpoint_url: args.aws_endpoint_url,
             external_id_prefix: args.aws_external_id_prefix,

@@ -16,8 +16,13 @@ use std::time::{Duration, Instant};
 
 use seg_e2e::{ControlPlane, Moto, User};
 use serde_json::Value;
+use sha2::Digest;
 
 const AT: &str = "2026-11-23T12:00:00Z";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
 
 fn start_moto(port: Option<u16>) -> (Moto, Value) {
     std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
@@ -238,6 +243,8 @@ fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_awa
     // Through the operator.
     let cp = ControlPlane::start().unwrap();
     cp.install_seg("tenant-a").unwrap();
+    let evidence = tempfile::tempdir().unwrap();
+    let evidence_dir = evidence.path().display().to_string();
     let (_operator, log) = cp
         .start_operator(
             Path::new(env!("CARGO_BIN_EXE_seg")),
@@ -251,6 +258,8 @@ fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_awa
                 "3",
                 "--aws-max-attempts",
                 "2",
+                "--evidence-dir",
+                &evidence_dir,
             ],
         )
         .unwrap();
@@ -331,6 +340,52 @@ spec:
     let mut got: Vec<String> = names.lines().map(str::to_string).collect();
     got.sort();
     assert_eq!(got, want);
+
+    // The Finding of the security group open on SSH points to the stored raw EC2 answer that
+    // shows it, content-addressed.
+    let ssh_open = summary["security_groups"]["ssh_open"].as_str().unwrap();
+    let sg_finding = findings
+        .iter()
+        .find(|f| {
+            f["control_id"] == "ec2-sg-no-admin-ingress-ipv4"
+                && f["asset"]["urn"].as_str().unwrap().ends_with(ssh_open)
+        })
+        .unwrap();
+    let fname = seg_crds::finding_name("aws", sg_finding["fingerprint"].as_str().unwrap());
+    let status: Value = serde_json::from_str(
+        &cp.kubectl_ok(
+            User::Admin,
+            [
+                "get",
+                "finding",
+                &fname,
+                "-n",
+                "tenant-a",
+                "-o",
+                "jsonpath={.status}",
+            ],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let raw: Vec<&Value> = status["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["mediaType"] == "application/xml")
+        .collect();
+    assert!(!raw.is_empty(), "no raw evidence: {status}");
+    let mut shown = false;
+    for e in raw {
+        let uri = e["uri"].as_str().unwrap();
+        let path = uri.strip_prefix("file://").unwrap();
+        let body = std::fs::read(path).unwrap();
+        let hex: String = sha256_hex(&body);
+        assert_eq!(e["hash"].as_str().unwrap(), format!("sha256:{hex}"), "{uri}");
+        assert!(path.starts_with(evidence.path().to_str().unwrap()), "{path}");
+        shown |= String::from_utf8_lossy(&body).contains(ssh_open);
+    }
+    assert!(shown, "no stored response names {ssh_open}: {status}");
 
     // The simulator goes away: the next runs fail with a SEG_ code and keep the last counts.
     let port = moto.port();

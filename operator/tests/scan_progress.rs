@@ -18,7 +18,7 @@ use seg_e2e::{repo_root, ControlPlane, ManagedProcess, User};
 use serde_json::Value;
 
 /// Copies of the demo account in the inventory.
-const COPIES: usize = 150;
+const COPIES: usize = 450;
 
 fn big_inventory(dir: &Path) -> usize {
     let demo = std::fs::read_to_string(repo_root().join("operator/demo/aws-demo-account.jsonl")).unwrap();
