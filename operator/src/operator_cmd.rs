@@ -55,8 +55,18 @@ pub struct OperatorArgs {
     pub aws_max_attempts: u32,
     /// Directory (a mounted volume) where the raw cloud API responses behind Findings are stored,
     /// content-addressed (`sha256/<2 hex>/<hex>`, chunked at 8 MiB); Findings point to them.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "evidence_s3_bucket")]
     pub evidence_dir: Option<PathBuf>,
+    /// Store the evidence in this S3 bucket instead (objects `<prefix>/sha256/<hex>`, written
+    /// once with If-None-Match; credentials from the SDK's default chain).
+    #[arg(long)]
+    pub evidence_s3_bucket: Option<String>,
+    /// Key prefix in the evidence bucket.
+    #[arg(long, default_value = "seg-evidence")]
+    pub evidence_s3_prefix: String,
+    /// Endpoint of the evidence bucket (an S3-compatible store); default AWS.
+    #[arg(long)]
+    pub evidence_s3_endpoint_url: Option<String>,
 }
 
 pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
@@ -106,6 +116,20 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
             let store = seg_adapter_evidence::EvidenceStore::local(dir)
                 .map_err(|e| CliError::Usage(format!("--evidence-dir {}: {e}", dir.display())))?;
             ctx.evidence = Some(Arc::new(store));
+        }
+        if let Some(bucket) = &args.evidence_s3_bucket {
+            let options = seg_adapter_evidence::S3Options {
+                bucket: bucket.clone(),
+                prefix: args.evidence_s3_prefix.clone(),
+                region: None,
+                endpoint_url: args.evidence_s3_endpoint_url.clone(),
+            };
+            let backend = seg_adapter_evidence::S3Backend::from_env(&options)
+                .await
+                .map_err(|e| CliError::Usage(format!("--evidence-s3-bucket {bucket}: {e}")))?;
+            ctx.evidence = Some(Arc::new(seg_adapter_evidence::EvidenceStore::new(
+                seg_adapter_evidence::Backend::from(backend),
+            )));
         }
         ctx.aws = seg_controllers::aws::AwsSettings {
             endpoint_url: args.aws_endpoint_url,

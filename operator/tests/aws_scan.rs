@@ -73,6 +73,10 @@ fn expected(s: &Value, ids_by_name: &BTreeMap<String, String>) -> Vec<(&'static 
             .unwrap_or_else(|| panic!("no IAM user {n}"))
     };
     vec![
+        ("s3-bucket-deny-insecure-transport", id("/buckets/open"), "fail"),
+        ("s3-bucket-deny-insecure-transport", id("/buckets/tls"), "pass"),
+        ("s3-bucket-public-access-block", id("/buckets/open"), "fail"),
+        ("s3-bucket-public-access-block", id("/buckets/tls"), "pass"),
         (
             "ec2-sg-no-admin-ingress-ipv4",
             id("/security_groups/ssh_open"),
@@ -189,7 +193,7 @@ fn wait_status(cp: &ControlPlane, what: &str, log: &Path, mut f: impl FnMut(&Val
         }
         if start.elapsed() > Duration::from_secs(120) {
             panic!(
-                "{what}: not reached in 120 s\noperator log:\n{}",
+                "{what}: not reached in 120 s\nlast status: {s}\noperator log:\n{}",
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         }
@@ -387,9 +391,19 @@ spec:
     }
     assert!(shown, "no stored response names {ssh_open}: {status}");
 
-    // The simulator goes away: the next runs fail with a SEG_ code and keep the last counts.
+    // The simulator is killed while a run is collecting: that run (and the ones after it) end
+    // Failed with a SEG_ code, and the status keeps counts.
     let port = moto.port();
+    let collecting = wait_status(&cp, "a run collecting the inventory", &log, |s| {
+        s["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Reconciling" && c["reason"] == "Collecting")
+        })
+    });
     drop(moto);
+    // The run that was collecting ends degraded (or, if it had just finished reading, the next
+    // one cannot connect at all): either way a SEG_ code of a service moto does implement.
+    assert!(collecting["lastRunTime"].is_string(), "{collecting}");
     let down = wait_status(&cp, "a SEG_ code for the unreachable API", &log, |s| {
         s["phase"] == "Failed"
             && codes(s)
