@@ -294,9 +294,10 @@ impl Default for ScanLimits {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportTarget {
-    /// A directory on a volume mounted into the operator, relative to the operator's export
-    /// directory. Each run writes `<path>/<run id>.ocsf.jsonl`, one OCSF 1.8 Compliance Finding
-    /// per line. Absolute paths and `..` are not allowed.
+    /// A file on a volume mounted into the operator, relative to the operator's export
+    /// directory (parent directories are created). Each run replaces it as a whole (written to
+    /// `<path>.partial`, then renamed) with one OCSF 1.8 Compliance Finding per line;
+    /// `status.exportLocation` names it. Absolute paths and `..` are not allowed.
     #[schemars(length(min = 1, max = 1024))]
     #[x_kube(validation = Rule::new("!self.startsWith('/') && !('..' in self.split('/'))")
         .message("export.path must be relative to the operator's export directory and must not contain '..'"))]
