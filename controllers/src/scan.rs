@@ -307,7 +307,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
             ScanStatus {
                 phase: Some(ScanPhase::Running),
                 last_run_time: Some(now.clone()),
-                progress: Some(progress_of(&ProgressSnapshot::default(), 0)),
+                progress: Some(progress_of(&ProgressSnapshot::default())),
                 ..prev.cloned().unwrap_or_default()
             },
             prev,
@@ -399,7 +399,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
             }
             _ = tick.tick() => {
                 let p = progress.snapshot();
-                let st = ScanStatus { progress: Some(progress_of(&p, 0)), ..last.clone() };
+                let st = ScanStatus { progress: Some(progress_of(&p)), ..last.clone() };
                 if st != last {
                     write_status(&api, &name, &st).await?;
                     last = st;
@@ -683,11 +683,11 @@ async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, 
 }
 
 /// Status progress of a running evaluation (pure).
-pub fn progress_of(p: &ProgressSnapshot, skipped_lines: usize) -> ScanProgress {
+pub fn progress_of(p: &ProgressSnapshot) -> ScanProgress {
     let known = p.evaluations_total > 0 || p.assets_total > 0;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     ScanProgress {
-        assets_discovered: n(p.assets_total) + skipped_lines as i64,
+        assets_discovered: n(p.assets_total),
         assets_evaluated: n(p.assets_done),
         assets_total: known.then(|| n(p.assets_total)),
         controls_evaluated: n(p.evaluations_done),

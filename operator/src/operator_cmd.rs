@@ -31,7 +31,7 @@ pub struct OperatorArgs {
     pub lease_seconds: u64,
     /// Scans that read and evaluate their inventory at the same time; the others wait with
     /// reason `Queued`. Evaluation uses every core already: more only costs memory.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = seg_controllers::DEFAULT_CONCURRENT_SCANS as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_scans: u16,
     /// Seconds between progress updates of a running Scan's status.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
