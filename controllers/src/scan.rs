@@ -211,6 +211,18 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     // next run time. (Reconciles of one object never overlap, so a run is never started twice.)
     let done =
         prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Succeeded));
+    // A failed run of this generation is retried at its `nextRunTime`, not on every watch event
+    // (its own status write is one): a degraded cloud API is not called in a loop.
+    let failed =
+        prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Failed));
+    if failed {
+        let retry = prev
+            .and_then(|p| p.next_run_time.as_deref())
+            .and_then(|t| Timestamp::parse(t).ok());
+        if let Some(retry) = retry.filter(|r| *r > at) {
+            return Ok(Action::requeue(until(at, retry)));
+        }
+    }
     if done {
         let next = prev
             .and_then(|p| p.next_run_time.as_deref())
@@ -354,6 +366,10 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                 ScanStatus {
                     phase: Some(ScanPhase::Failed),
                     last_run_time: Some(now.clone()),
+                    next_run_time: retry
+                        .then(|| retry_time(&ctx, next_run))
+                        .flatten()
+                        .or_else(|| next_run.map(|t| t.to_rfc3339())),
                     inventory_errors: vec![error],
                     ..prev.cloned().unwrap_or_default()
                 },
@@ -552,6 +568,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         let status = with_conditions(
             ScanStatus {
                 phase: Some(ScanPhase::Failed),
+                next_run_time: retry_time(&ctx, next_run).or(status.next_run_time.clone()),
                 ..status
             },
             Some(&running),
@@ -587,6 +604,19 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
 }
 
 /// Time from `now` to `then` (at least one second).
+/// When a failed run is tried again: the retry interval after the clock's now, or the
+/// schedule's next run when that comes first. `None` when the clock is unreadable.
+fn retry_time(ctx: &Context, next_run: Option<Timestamp>) -> Option<String> {
+    let now = Timestamp::parse(&(ctx.clock)()).ok()?;
+    let retry = i128::try_from(ctx.retry_interval.as_nanos()).unwrap_or(i128::MAX);
+    let at = Timestamp::from_unix_nanos(now.unix_nanos().saturating_add(retry)).ok()?;
+    Some(match next_run {
+        Some(n) if n < at => n,
+        _ => at,
+    }
+    .to_rfc3339())
+}
+
 fn until(now: Timestamp, then: Timestamp) -> Duration {
     let ns = (then.unix_nanos() - now.unix_nanos()).max(1_000_000_000);
     Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))

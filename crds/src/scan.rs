@@ -428,8 +428,10 @@ pub struct ScanStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub last_completion_time: Option<String>,
-    /// When the next scheduled run starts (RFC 3339); absent without a schedule or while
-    /// suspended.
+    /// When the next run starts (RFC 3339): the next scheduled run, or, after a failed run that
+    /// is retried (a degraded or unreachable cloud API), the retry (`seg operator
+    /// --retry-seconds` later, or the scheduled run if sooner). Absent without a schedule and
+    /// nothing to retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub next_run_time: Option<String>,

@@ -1,5 +1,6 @@
 //! Test support for end-to-end tests: a real Kubernetes control plane (etcd and kube-apiserver)
-//! and an AWS API simulator (moto server), both started on loopback and stopped on drop.
+//! and an AWS API simulator (moto server), both started on loopback and stopped on drop, and a
+//! proxy in front of the simulator that takes one AWS service away on demand ([`ApiProxy`]).
 //!
 //! The binaries and the Python virtualenv are prepared by the test command (`bash
 //! e2e/test-all.sh`) or by `e2e/scripts/build-tools.sh` and `e2e/scripts/moto-venv.sh`; see
@@ -24,6 +25,7 @@
 //!   in `<run dir>/pids/` and temporary folders are made under `<run dir>/tmp/`.
 //! - `SEG_CACHE_DIR`: the cache root (default `~/.cache/seg`).
 
+mod api_proxy;
 mod control_plane;
 mod error;
 mod moto;
@@ -31,6 +33,7 @@ mod process;
 mod seg;
 mod util;
 
+pub use api_proxy::{ApiProxy, Fault};
 pub use control_plane::{ControlPlane, User};
 pub use error::{Error, Result};
 pub use moto::{venv_dir, Moto, DEFAULT_ACCOUNT_ID, DEFAULT_REGION};

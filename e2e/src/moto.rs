@@ -72,25 +72,12 @@ impl Moto {
     /// Starts `python -m moto.server` from the test virtualenv on a free loopback port and waits
     /// until it answers HTTP.
     pub fn start() -> Result<Self> {
-        Self::start_with(None)
-    }
-
-    /// Starts moto on the given loopback port (to restart a simulator where its clients expect
-    /// it, with empty state).
-    pub fn start_on(port: u16) -> Result<Self> {
-        Self::start_with(Some(port))
-    }
-
-    fn start_with(fixed: Option<u16>) -> Result<Self> {
         let venv = venv_dir()?;
         let python = venv.join("bin").join("python");
         let mut last_err = None;
         for _ in 0..3 {
             let dir = make_temp_dir("seg-e2e-moto-")?;
-            let port = match fixed {
-                Some(p) => p,
-                None => free_port()?,
-            };
+            let port = free_port()?;
             let mut cmd = Command::new(&python);
             cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
                 .arg(port.to_string())

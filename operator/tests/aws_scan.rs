@@ -1,12 +1,17 @@
 //! AWS scans end to end against the moto server: `seg scan --provider aws` and a `provider: aws`
 //! Scan through the operator give the expected result per control and resource for a seeded
-//! account; when the simulator goes away the Scan reports a SEG_ error code and keeps its counts,
-//! and the next run after it is back recovers.
+//! account; when the simulator is killed while a run is reading EC2, the Scan reports a SEG_
+//! error code and exactly the partial counts of an account read without EC2, and the next run
+//! after it is back recovers.
 //!
 //! The account is seeded by `e2e/scripts/seed-aws-adapter.py`, whose JSON summary names the
 //! compliant and non-compliant resource of each pair. moto 5.2.5 does not implement IAM Access
 //! Analyzer, so every run against it is degraded with `SEG_ADAPTER_UNAVAILABLE` for that service:
 //! the test asserts exactly that, and that everything else is evaluated.
+//!
+//! Every client talks to moto through an [`ApiProxy`], which can refuse or hold the requests of
+//! one service: that is how the kill lands at a known point of a run (all EC2 calls waiting, every
+//! other service answered).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use seg_e2e::{ControlPlane, Moto, User};
+use seg_e2e::{ApiProxy, ControlPlane, Fault, Moto, User};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -24,12 +29,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn start_moto(port: Option<u16>) -> (Moto, Value) {
+fn start_moto() -> (Moto, Value) {
     std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
-    let moto = match port {
-        Some(p) => Moto::start_on(p).unwrap(),
-        None => Moto::start().unwrap(),
-    };
+    let moto = Moto::start().unwrap();
     let script = seg_e2e::repo_root().join("e2e/scripts/seed-aws-adapter.py");
     let out = moto
         .python_command()
@@ -140,7 +142,7 @@ fn assert_expected(
 }
 
 /// `seg scan --provider aws`: the JSON report, stderr, the exit code and the collected inventory.
-fn offline_scan(moto: &Moto) -> (Value, String, i32, String) {
+fn offline_scan(endpoint: &str) -> (Value, String, i32, String) {
     let saved = tempfile::NamedTempFile::new().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_seg"))
         .args([
@@ -152,14 +154,7 @@ fn offline_scan(moto: &Moto) -> (Value, String, i32, String) {
             "--aws-account-id",
         ])
         .arg(seg_e2e::DEFAULT_ACCOUNT_ID)
-        .args([
-            "--aws-endpoint-url",
-            &moto.endpoint(),
-            "--format",
-            "json",
-            "--at",
-            AT,
-        ])
+        .args(["--aws-endpoint-url", endpoint, "--format", "json", "--at", AT])
         .arg("--save-inventory")
         .arg(saved.path())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -217,12 +212,31 @@ fn codes(status: &Value) -> BTreeSet<(String, String)> {
         .unwrap_or_default()
 }
 
+/// ((control, asset URN), result) of a `seg scan --format json` finding.
+fn by_urn(f: &Value) -> ((String, String), String) {
+    let s = |v: &Value| v.as_str().unwrap().to_string();
+    ((s(&f["control_id"]), s(&f["asset"]["urn"])), s(&f["result"]))
+}
+
+/// Whether the status reports a failed EC2 read other than `GetEbsDefaultKmsKeyId` (which moto
+/// answers with 500 in every run).
+fn ec2_reads_failed(status: &Value) -> bool {
+    status["inventoryErrors"].as_array().is_some_and(|a| {
+        a.iter().any(|e| {
+            e["service"] == "ec2"
+                && e["code"].as_str().unwrap_or("").starts_with("SEG_ADAPTER_")
+                && e["operation"] != "ec2:GetEbsDefaultKmsKeyId"
+        })
+    })
+}
+
 #[test]
 fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_away() {
-    let (moto, summary) = start_moto(None);
+    let (moto, summary) = start_moto();
+    let proxy = ApiProxy::start(moto.port()).unwrap();
 
     // Offline: seg scan --provider aws.
-    let (report, stderr, code, inventory) = offline_scan(&moto);
+    let (report, stderr, code, inventory) = offline_scan(&proxy.endpoint());
     let ids_by_name: BTreeMap<String, String> = inventory
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -244,6 +258,36 @@ fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_awa
     assert_expected(&offline, &summary, &ids_by_name, "seg scan --provider aws");
     assert_eq!(report["run"]["counts"]["error"], 0, "{stderr}");
 
+    // Offline with EC2 refused: a degraded run that evaluates exactly the non-EC2 results. These
+    // are the partial counts expected from the operator when EC2 goes away mid-run.
+    proxy.fail("ec2", Fault::Refuse);
+    let (partial, stderr, code, _) = offline_scan(&proxy.endpoint());
+    proxy.clear();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("SEG_ADAPTER_UNAVAILABLE ec2"),
+        "EC2 refused: {stderr}"
+    );
+    let without_ec2: BTreeMap<_, _> = findings
+        .iter()
+        .filter(|f| !f["asset"]["urn"].as_str().unwrap().contains(":aws.ec2."))
+        .map(by_urn)
+        .collect();
+    let got: BTreeMap<_, _> = partial["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(by_urn)
+        .collect();
+    assert_eq!(got, without_ec2, "without EC2: every other result unchanged");
+    let partial_counts = partial["run"]["counts"].clone();
+    assert!(
+        partial_counts["fail"].as_i64().unwrap() > 0
+            && partial_counts["fail"].as_i64() < report["run"]["counts"]["fail"].as_i64(),
+        "partial: {partial_counts} of {}",
+        report["run"]["counts"]
+    );
+
     // Through the operator.
     let cp = ControlPlane::start().unwrap();
     cp.install_seg("tenant-a").unwrap();
@@ -255,11 +299,11 @@ fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_awa
             "seg-operator",
             &[
                 "--aws-endpoint-url",
-                &moto.endpoint(),
+                &proxy.endpoint(),
                 "--retry-seconds",
-                "2",
+                "4",
                 "--aws-timeout-seconds",
-                "3",
+                "20",
                 "--aws-max-attempts",
                 "2",
                 "--evidence-dir",
@@ -391,38 +435,73 @@ spec:
     }
     assert!(shown, "no stored response names {ssh_open}: {status}");
 
-    // The simulator is killed while a run is collecting: that run (and the ones after it) end
-    // Failed with a SEG_ code, and the status keeps counts.
-    let port = moto.port();
-    let collecting = wait_status(&cp, "a run collecting the inventory", &log, |s| {
-        s["conditions"].as_array().is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "Reconciling" && c["reason"] == "Collecting")
-        })
-    });
+    // The simulator is killed while a run is reading EC2: EC2 calls are held at the proxy until
+    // every other service has answered, moto is killed, and the held calls go on to a dead port.
+    // The run ends Failed with a SEG_ code for EC2 and exactly the partial counts.
+    //
+    // The hold starts between two runs (no call for longer than a retry back-off), so that no
+    // EC2 call of the run that gets held has already gone through.
+    proxy
+        .wait_quiet(Duration::from_millis(2500), Duration::from_secs(60))
+        .unwrap();
+    proxy.fail("ec2", Fault::Hold);
+    proxy
+        .wait_held("ec2", Duration::from_secs(60))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\noperator log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+    proxy
+        .wait_quiet(Duration::from_secs(2), Duration::from_secs(60))
+        .unwrap();
+    let sts_before = proxy.seen("sts");
     drop(moto);
-    // The run that was collecting ends degraded (or, if it had just finished reading, the next
-    // one cannot connect at all): either way a SEG_ code of a service moto does implement.
-    assert!(collecting["lastRunTime"].is_string(), "{collecting}");
-    let down = wait_status(&cp, "a SEG_ code for the unreachable API", &log, |s| {
-        s["phase"] == "Failed"
-            && codes(s)
-                .iter()
-                .any(|(c, svc)| c.starts_with("SEG_ADAPTER_") && svc != "access-analyzer")
+    proxy.release();
+    let killed = wait_status(&cp, "the run that lost EC2", &log, |s| {
+        s["phase"] == "Failed" && s["resultCounts"]["fail"] == partial_counts["fail"]
     });
-    assert_eq!(down["phase"], "Failed", "{down}");
     assert!(
-        down["resultCounts"]["fail"].as_i64().unwrap() > 0,
+        ec2_reads_failed(&killed),
+        "a SEG_ code for the EC2 reads: {killed}"
+    );
+    for r in ["pass", "fail", "warn", "error"] {
+        assert_eq!(killed["resultCounts"][r], partial_counts[r], "{r}: {killed}");
+    }
+    assert_eq!(proxy.seen("sts"), sts_before, "the killed run was one run");
+    assert!(
+        killed["nextRunTime"].as_str() > killed["lastRunTime"].as_str(),
+        "a failed run says when it is retried: {killed}"
+    );
+
+    // While the simulator is down nothing can be read: the Scan says so and keeps the counts.
+    let down = wait_status(&cp, "a run that cannot reach the API", &log, |s| {
+        codes(s)
+            .iter()
+            .any(|(c, svc)| c.starts_with("SEG_ADAPTER_") && svc == "sts")
+    });
+    let ready = down["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap();
+    assert_eq!(ready["reason"], "InventoryUnavailable", "{down}");
+    assert_eq!(
+        down["resultCounts"], killed["resultCounts"],
         "counts kept: {down}"
     );
 
-    // Back on the same port (empty, seeded again): the next run recovers.
-    let (_moto, _) = start_moto(Some(port));
+    // Back (empty, seeded again): the next run recovers the full result.
+    let (moto, _) = start_moto();
+    proxy.set_upstream(moto.port());
     wait_status(&cp, "a run that reads the account again", &log, |s| {
         let c = codes(s);
         s["phase"] == "Failed"
             && c.contains(&("SEG_ADAPTER_UNAVAILABLE".into(), "access-analyzer".into()))
             && !c.iter().any(|(_, svc)| svc == "sts")
+            && !ec2_reads_failed(s)
             && s["resultCounts"]["fail"] == report["run"]["counts"]["fail"]
     });
     let event_reasons = cp

@@ -1,0 +1,409 @@
+//! A loopback HTTP proxy in front of the AWS API simulator that makes one AWS service fail on
+//! demand, so that a test can take part of the API away at an exact point of a run.
+//!
+//! The service of a request is the one its SigV4 signature names (`Credential=<key>/<date>/
+//! <region>/<service>/aws4_request`), so rules use signing names: `ec2`, `s3`, `iam`, `sts`,
+//! `elasticfilesystem`, ... Each request is forwarded on its own upstream connection with
+//! `Connection: close`, and the client connection is closed after the answer.
+//!
+//! ```no_run
+//! use seg_e2e::{ApiProxy, Fault, Moto};
+//!
+//! # fn main() -> seg_e2e::Result<()> {
+//! let moto = Moto::start()?;
+//! let proxy = ApiProxy::start(moto.port())?;
+//! proxy.fail("ec2", Fault::Refuse); // EC2 calls now see a server that closes the connection
+//! // ... point the client at proxy.endpoint() ...
+//! proxy.clear();
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// What the proxy does with the requests of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Close the connection without an answer, as a server that went away does.
+    Refuse,
+    /// Keep the request, unanswered, until [`ApiProxy::release`]; then forward it to the
+    /// upstream of that moment.
+    Hold,
+}
+
+#[derive(Default)]
+struct Shared {
+    rules: BTreeMap<String, Fault>,
+    /// Requests per service seen so far.
+    seen: BTreeMap<String, u64>,
+    /// Requests per service waiting in a [`Fault::Hold`].
+    held: BTreeMap<String, u64>,
+    /// Requests being forwarded (not held).
+    in_flight: u64,
+    last_activity: Option<Instant>,
+}
+
+struct State {
+    upstream: AtomicU16,
+    stop: AtomicBool,
+    shared: Mutex<Shared>,
+    changed: Condvar,
+}
+
+impl State {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A connection thread that panicked cannot leave the counters half-written.
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running proxy. Stopped on drop (held requests are then closed unanswered).
+pub struct ApiProxy {
+    port: u16,
+    state: Arc<State>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ApiProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiProxy")
+            .field("port", &self.port)
+            .field("upstream", &self.state.upstream.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiProxy {
+    /// Listens on a free loopback port and forwards to `127.0.0.1:<upstream>`.
+    pub fn start(upstream: u16) -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        listener.set_nonblocking(true)?;
+        let state = Arc::new(State {
+            upstream: AtomicU16::new(upstream),
+            stop: AtomicBool::new(false),
+            shared: Mutex::new(Shared::default()),
+            changed: Condvar::new(),
+        });
+        let st = state.clone();
+        let accept = std::thread::Builder::new()
+            .name(format!("api-proxy-{port}"))
+            .spawn(move || accept_loop(&listener, &st))?;
+        Ok(Self {
+            port,
+            state,
+            accept: Some(accept),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: the endpoint to give clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The loopback port the proxy listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Forward from now on to `127.0.0.1:<port>` (for example a simulator started again).
+    pub fn set_upstream(&self, port: u16) {
+        self.state.upstream.store(port, Ordering::SeqCst);
+    }
+
+    /// Apply `fault` to every later request of `service` (a SigV4 signing name).
+    pub fn fail(&self, service: &str, fault: Fault) {
+        self.state.lock().rules.insert(service.to_owned(), fault);
+        self.state.changed.notify_all();
+    }
+
+    /// Remove every rule; held requests go on to the upstream.
+    pub fn clear(&self) {
+        self.state.lock().rules.clear();
+        self.state.changed.notify_all();
+    }
+
+    /// Remove the [`Fault::Hold`] rules and let the held requests go on to the upstream of this
+    /// moment.
+    pub fn release(&self) {
+        self.state.lock().rules.retain(|_, f| *f != Fault::Hold);
+        self.state.changed.notify_all();
+    }
+
+    /// Requests of `service` seen so far (whatever happened to them).
+    pub fn seen(&self, service: &str) -> u64 {
+        self.state.lock().seen.get(service).copied().unwrap_or(0)
+    }
+
+    /// Requests of `service` now held.
+    pub fn held(&self, service: &str) -> u64 {
+        self.state.lock().held.get(service).copied().unwrap_or(0)
+    }
+
+    /// Waits until a request of `service` is held.
+    pub fn wait_held(&self, service: &str, timeout: Duration) -> Result<()> {
+        self.wait(timeout, |s| s.held.get(service).copied().unwrap_or(0) > 0)
+            .map_err(|e| e.context(format!("waiting for a held {service} request")))
+    }
+
+    /// Waits until no request is being forwarded and none has started or ended for `quiet`:
+    /// everything a client sends that is not held has been answered.
+    pub fn wait_quiet(&self, quiet: Duration, timeout: Duration) -> Result<()> {
+        self.wait(timeout, |s| {
+            s.in_flight == 0 && s.last_activity.is_none_or(|t| t.elapsed() >= quiet)
+        })
+        .map_err(|e| e.context(format!("waiting for {} ms without requests", quiet.as_millis())))
+    }
+
+    fn wait(&self, timeout: Duration, mut done: impl FnMut(&Shared) -> bool) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.state.lock();
+        loop {
+            if done(&s) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(format!(
+                    "not reached in {} s (seen {:?}, held {:?}, in flight {})",
+                    timeout.as_secs(),
+                    s.seen,
+                    s.held,
+                    s.in_flight
+                )));
+            }
+            // Wake at least every 50 ms: quiet periods end without a notification.
+            let step = (deadline - now).min(Duration::from_millis(50));
+            s = self
+                .state
+                .changed
+                .wait_timeout(s, step)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+}
+
+impl Drop for ApiProxy {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        self.state.changed.notify_all();
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
+    while !state.stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((client, _)) => {
+                let st = state.clone();
+                let _ = std::thread::Builder::new()
+                    .name("api-proxy-conn".into())
+                    .spawn(move || serve(client, &st));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+fn serve(mut client: TcpStream, state: &State) {
+    let _ = client.set_nonblocking(false);
+    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
+    let Some(req) = read_request(&mut client) else {
+        return;
+    };
+    let service = signing_service(&req).unwrap_or_default();
+    {
+        let mut s = state.lock();
+        *s.seen.entry(service.clone()).or_default() += 1;
+        s.last_activity = Some(Instant::now());
+        match s.rules.get(&service) {
+            Some(Fault::Refuse) => {
+                drop(s);
+                state.changed.notify_all();
+                let _ = client.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Hold) => {
+                *s.held.entry(service.clone()).or_default() += 1;
+                state.changed.notify_all();
+                while s.rules.get(&service) == Some(&Fault::Hold) && !state.stop.load(Ordering::SeqCst) {
+                    s = state
+                        .changed
+                        .wait_timeout(s, Duration::from_millis(100))
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|e| e.into_inner().0);
+                }
+                if let Some(n) = s.held.get_mut(&service) {
+                    *n = n.saturating_sub(1);
+                }
+                if state.stop.load(Ordering::SeqCst) {
+                    drop(s);
+                    let _ = client.shutdown(Shutdown::Both);
+                    return;
+                }
+                if s.rules.get(&service) == Some(&Fault::Refuse) {
+                    drop(s);
+                    let _ = client.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+            None => {}
+        }
+        s.in_flight += 1;
+    }
+    let upstream = state.upstream.load(Ordering::SeqCst);
+    if let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) {
+        let _ = up.set_read_timeout(Some(Duration::from_secs(60)));
+        if up.write_all(&with_connection_close(&req)).is_ok() {
+            let mut resp = Vec::new();
+            let _ = up.read_to_end(&mut resp);
+            let _ = client.write_all(&resp);
+        }
+    }
+    // Upstream gone: the client sees its connection closed without an answer.
+    let _ = client.shutdown(Shutdown::Both);
+    let mut s = state.lock();
+    s.in_flight = s.in_flight.saturating_sub(1);
+    s.last_activity = Some(Instant::now());
+    drop(s);
+    state.changed.notify_all();
+}
+
+/// One HTTP/1.1 request with a `Content-Length` body (what the AWS SDKs send for these APIs).
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).ok()?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some(buf);
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The service of a SigV4 `Authorization` header: `Credential=<key>/<date>/<region>/<service>/`.
+fn signing_service(req: &[u8]) -> Option<String> {
+    let end = req.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&req[..end]);
+    let auth = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("authorization").then_some(value)
+    })?;
+    let scope = auth.split("Credential=").nth(1)?;
+    let scope = scope.split([',', ' ']).next()?;
+    scope.split('/').nth(3).map(str::to_owned)
+}
+
+fn with_connection_close(req: &[u8]) -> Vec<u8> {
+    let Some(line_end) = req.windows(2).position(|w| w == b"\r\n") else {
+        return req.to_vec();
+    };
+    let mut out = req[..line_end + 2].to_vec();
+    out.extend_from_slice(b"Connection: close\r\n");
+    out.extend_from_slice(&req[line_end + 2..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_service_is_the_signing_name_of_the_credential_scope() {
+        let req = b"POST / HTTP/1.1\r\nhost: x\r\nauthorization: AWS4-HMAC-SHA256 \
+Credential=testing/20261201/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=ab\r\n\r\n";
+        assert_eq!(signing_service(req).as_deref(), Some("ec2"));
+        let req = b"GET /moto-api/ HTTP/1.1\r\nhost: x\r\n\r\n";
+        assert_eq!(signing_service(req), None);
+    }
+
+    fn get(port: u16, service: &str) -> std::io::Result<Vec<u8>> {
+        let mut s = TcpStream::connect(("127.0.0.1", port))?;
+        write!(
+            s,
+            "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 \
+Credential=k/20261201/us-east-1/{service}/aws4_request, Signature=0\r\n\r\n"
+        )?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// An upstream that answers every connection with `200 <n>` (n counts connections).
+    fn upstream() -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for (n, c) in l.incoming().enumerate() {
+                let mut c = c.unwrap();
+                let _ = read_request(&mut c);
+                let body = n.to_string();
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn refused_services_get_no_answer_and_the_others_do() {
+        let p = ApiProxy::start(upstream()).unwrap();
+        p.fail("ec2", Fault::Refuse);
+        assert!(get(p.port(), "ec2").unwrap_or_default().is_empty());
+        assert!(get(p.port(), "iam").unwrap().starts_with(b"HTTP/1.1 200"));
+        p.clear();
+        assert!(get(p.port(), "ec2").unwrap().starts_with(b"HTTP/1.1 200"));
+        assert_eq!((p.seen("ec2"), p.seen("iam")), (2, 1));
+    }
+
+    #[test]
+    fn held_requests_wait_for_release_and_go_to_the_upstream_of_that_moment() {
+        let p = ApiProxy::start(1).unwrap(); // nothing listens on port 1
+        p.fail("ec2", Fault::Hold);
+        let port = p.port();
+        let t = std::thread::spawn(move || get(port, "ec2"));
+        p.wait_held("ec2", Duration::from_secs(5)).unwrap();
+        assert!(get(port, "s3").unwrap_or_default().is_empty(), "no upstream yet");
+        p.wait_quiet(Duration::from_millis(100), Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(p.held("ec2"), 1);
+        p.set_upstream(upstream());
+        p.release();
+        assert!(t.join().unwrap().unwrap().starts_with(b"HTTP/1.1 200"));
+        assert_eq!(p.held("ec2"), 0);
+    }
+}
