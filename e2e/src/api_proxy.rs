@@ -6,6 +6,9 @@
 //! `elasticfilesystem`, ... Each request is forwarded on its own upstream connection with
 //! `Connection: close`, and the client connection is closed after the answer.
 //!
+//! It can also answer a call itself ([`ApiProxy::answer`]), for the few calls the simulator does
+//! not implement: the test gives the answer in the shape the service's API reference documents.
+//!
 //! ```no_run
 //! use seg_e2e::{ApiProxy, Fault, Moto};
 //!
@@ -39,9 +42,21 @@ pub enum Fault {
     Hold,
 }
 
+/// An answer the proxy gives itself: to requests of `service` (in `region`, when set) whose
+/// request line or body contains `matches`.
+#[derive(Debug, Clone)]
+struct Answer {
+    service: String,
+    region: Option<String>,
+    matches: String,
+    content_type: String,
+    body: String,
+}
+
 #[derive(Default)]
 struct Shared {
     rules: BTreeMap<String, Fault>,
+    answers: Vec<Answer>,
     /// Requests per service seen so far.
     seen: BTreeMap<String, u64>,
     /// Requests per service waiting in a [`Fault::Hold`].
@@ -127,7 +142,21 @@ impl ApiProxy {
         self.state.changed.notify_all();
     }
 
-    /// Remove every rule; held requests go on to the upstream.
+    /// Answer, with `200` and `body`, the requests of `service` (in `region`, when given) whose
+    /// request line or body contains `matches`, instead of forwarding them; for example
+    /// `answer("access-analyzer", Some("us-east-1"), "GET /analyzer", "application/json", ..)`.
+    /// The first matching answer wins; a [`Fault`] of the service applies first.
+    pub fn answer(&self, service: &str, region: Option<&str>, matches: &str, content_type: &str, body: &str) {
+        self.state.lock().answers.push(Answer {
+            service: service.to_owned(),
+            region: region.map(str::to_owned),
+            matches: matches.to_owned(),
+            content_type: content_type.to_owned(),
+            body: body.to_owned(),
+        });
+    }
+
+    /// Remove every fault rule; held requests go on to the upstream. Answers stay.
     pub fn clear(&self) {
         self.state.lock().rules.clear();
         self.state.changed.notify_all();
@@ -224,7 +253,7 @@ fn serve(mut client: TcpStream, state: &State) {
     let Some(req) = read_request(&mut client) else {
         return;
     };
-    let service = signing_service(&req).unwrap_or_default();
+    let (service, region) = credential_scope(&req).unwrap_or_default();
     {
         let mut s = state.lock();
         *s.seen.entry(service.clone()).or_default() += 1;
@@ -261,6 +290,29 @@ fn serve(mut client: TcpStream, state: &State) {
                 }
             }
             None => {}
+        }
+        let text = String::from_utf8_lossy(&req);
+        let first_line = text.lines().next().unwrap_or_default();
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        let answer = s.answers.iter().find(|a| {
+            a.service == service
+                && a.region.as_ref().is_none_or(|r| *r == region)
+                && (first_line.contains(&a.matches) || body.contains(&a.matches))
+        });
+        if let Some(a) = answer.cloned() {
+            drop(s);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+                 x-amzn-RequestId: 00000000-0000-4000-8000-000000000000\r\nConnection: close\r\n\r\n",
+                a.content_type,
+                a.body.len()
+            );
+            let _ = client.write_all(head.as_bytes());
+            let _ = client.write_all(a.body.as_bytes());
+            let _ = client.shutdown(Shutdown::Both);
+            state.lock().last_activity = Some(Instant::now());
+            state.changed.notify_all();
+            return;
         }
         s.in_flight += 1;
     }
@@ -311,8 +363,9 @@ fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
     }
 }
 
-/// The service of a SigV4 `Authorization` header: `Credential=<key>/<date>/<region>/<service>/`.
-fn signing_service(req: &[u8]) -> Option<String> {
+/// The (service, region) of a SigV4 `Authorization` header:
+/// `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+fn credential_scope(req: &[u8]) -> Option<(String, String)> {
     let end = req.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&req[..end]);
     let auth = head.lines().find_map(|l| {
@@ -321,7 +374,8 @@ fn signing_service(req: &[u8]) -> Option<String> {
     })?;
     let scope = auth.split("Credential=").nth(1)?;
     let scope = scope.split([',', ' ']).next()?;
-    scope.split('/').nth(3).map(str::to_owned)
+    let parts: Vec<&str> = scope.split('/').collect();
+    Some(((*parts.get(3)?).to_owned(), (*parts.get(2)?).to_owned()))
 }
 
 fn with_connection_close(req: &[u8]) -> Vec<u8> {
@@ -343,9 +397,12 @@ mod tests {
     fn the_service_is_the_signing_name_of_the_credential_scope() {
         let req = b"POST / HTTP/1.1\r\nhost: x\r\nauthorization: AWS4-HMAC-SHA256 \
 Credential=testing/20261201/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=ab\r\n\r\n";
-        assert_eq!(signing_service(req).as_deref(), Some("ec2"));
+        assert_eq!(
+            credential_scope(req),
+            Some(("ec2".to_owned(), "us-east-1".to_owned()))
+        );
         let req = b"GET /moto-api/ HTTP/1.1\r\nhost: x\r\n\r\n";
-        assert_eq!(signing_service(req), None);
+        assert_eq!(credential_scope(req), None);
     }
 
     fn get(port: u16, service: &str) -> std::io::Result<Vec<u8>> {
@@ -388,6 +445,22 @@ Credential=k/20261201/us-east-1/{service}/aws4_request, Signature=0\r\n\r\n"
         p.clear();
         assert!(get(p.port(), "ec2").unwrap().starts_with(b"HTTP/1.1 200"));
         assert_eq!((p.seen("ec2"), p.seen("iam")), (2, 1));
+    }
+
+    #[test]
+    fn answers_replace_the_upstream_for_matching_requests_only() {
+        let p = ApiProxy::start(upstream()).unwrap();
+        p.answer("ec2", Some("us-east-1"), "GET /", "text/xml", "<ok/>");
+        let got = String::from_utf8(get(p.port(), "ec2").unwrap()).unwrap();
+        assert!(got.ends_with("\r\n\r\n<ok/>"), "{got}");
+        assert!(got.contains("Content-Length: 5\r\n"), "{got}");
+        let other = String::from_utf8(get(p.port(), "iam").unwrap()).unwrap();
+        assert!(!other.contains("<ok/>"), "{other}");
+        p.fail("ec2", Fault::Refuse);
+        assert!(
+            get(p.port(), "ec2").unwrap_or_default().is_empty(),
+            "faults first"
+        );
     }
 
     #[test]

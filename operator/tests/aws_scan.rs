@@ -5,13 +5,14 @@
 //! after it is back recovers.
 //!
 //! The account is seeded by `e2e/scripts/seed-aws-adapter.py`, whose JSON summary names the
-//! compliant and non-compliant resource of each pair. moto 5.2.5 does not implement IAM Access
-//! Analyzer, so every run against it is degraded with `SEG_ADAPTER_UNAVAILABLE` for that service:
-//! the test asserts exactly that, and that everything else is evaluated.
+//! compliant and non-compliant resource of each pair, in two regions (us-east-1 compliant for the
+//! region settings, us-west-2 not).
 //!
 //! Every client talks to moto through an [`ApiProxy`], which can refuse or hold the requests of
 //! one service: that is how the kill lands at a known point of a run (all EC2 calls waiting, every
-//! other service answered).
+//! other service answered). The proxy also answers the two calls moto 5.2.5 does not implement
+//! (IAM Access Analyzer `ListAnalyzers`, and EC2 `GetEbsDefaultKmsKeyId`, which it answers with
+//! HTTP 500), in the response shapes of their API references, so that a run is complete.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,7 @@ use serde_json::Value;
 use sha2::Digest;
 
 const AT: &str = "2026-11-23T12:00:00Z";
+const REGIONS: &str = "us-east-1,us-west-2";
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -46,7 +48,52 @@ fn start_moto() -> (Moto, Value) {
         String::from_utf8_lossy(&out.stderr)
     );
     let summary = serde_json::from_slice(&out.stdout).unwrap();
+    // EBS encryption by default: on in us-east-1, off (moto's default) in us-west-2.
+    let out = moto
+        .run_python(&format!(
+            "import boto3; boto3.client('ec2', endpoint_url='{}', region_name='us-east-1')\
+             .enable_ebs_encryption_by_default()",
+            moto.endpoint()
+        ))
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (moto, summary)
+}
+
+/// The proxy's answers for the calls moto lacks, shaped as their API references document:
+/// IAM Access Analyzer `ListAnalyzers` (`GET /analyzer`, JSON; an active account analyzer in
+/// us-east-1, none in us-west-2) and EC2 `GetEbsDefaultKmsKeyId` (query protocol, XML).
+fn answer_what_moto_lacks(proxy: &ApiProxy) {
+    let account = seg_e2e::DEFAULT_ACCOUNT_ID;
+    proxy.answer(
+        "access-analyzer",
+        Some("us-east-1"),
+        "GET /analyzer",
+        "application/json",
+        &format!(
+            r#"{{"analyzers":[{{"arn":"arn:aws:access-analyzer:us-east-1:{account}:analyzer/seg-e2e","createdAt":"2026-11-01T08:00:00Z","name":"seg-e2e","status":"ACTIVE","tags":{{}},"type":"ACCOUNT"}}]}}"#
+        ),
+    );
+    proxy.answer(
+        "access-analyzer",
+        None,
+        "GET /analyzer",
+        "application/json",
+        r#"{"analyzers":[]}"#,
+    );
+    proxy.answer(
+        "ec2",
+        None,
+        "Action=GetEbsDefaultKmsKeyId",
+        "text/xml;charset=UTF-8",
+        &format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<GetEbsDefaultKmsKeyIdResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+    <requestId>5f1c1a2e-0000-4000-8000-000000000001</requestId>
+    <kmsKeyId>arn:aws:kms:us-east-1:{account}:alias/aws/ebs</kmsKeyId>
+</GetEbsDefaultKmsKeyIdResponse>"#
+        ),
+    );
 }
 
 /// (control, resource id) → result, from `seg scan --format json` findings.
@@ -67,6 +114,8 @@ fn results(findings: &[Value]) -> BTreeMap<(String, String), String> {
 /// What the seeded account must give, resource by resource.
 fn expected(s: &Value, ids_by_name: &BTreeMap<String, String>) -> Vec<(&'static str, String, &'static str)> {
     let id = |p: &str| s.pointer(p).and_then(Value::as_str).unwrap().to_string();
+    // Region settings items are `<account>:<region>`.
+    let region = |r: &str| format!("{}:{r}", seg_e2e::DEFAULT_ACCOUNT_ID);
     // IAM user ids are made up by the simulator: look them up by name in the inventory.
     let user = |n: &str| {
         ids_by_name
@@ -115,6 +164,10 @@ fn expected(s: &Value, ids_by_name: &BTreeMap<String, String>) -> Vec<(&'static 
             id("/rds/resource_id"),
             "fail",
         ),
+        ("access-analyzer-enabled", region("us-east-1"), "pass"),
+        ("access-analyzer-enabled", region("us-west-2"), "fail"),
+        ("ebs-encryption-by-default", region("us-east-1"), "pass"),
+        ("ebs-encryption-by-default", region("us-west-2"), "fail"),
     ]
 }
 
@@ -150,7 +203,7 @@ fn offline_scan(endpoint: &str) -> (Value, String, i32, String) {
             "--provider",
             "aws",
             "--aws-region",
-            "us-east-1",
+            REGIONS,
             "--aws-account-id",
         ])
         .arg(seg_e2e::DEFAULT_ACCOUNT_ID)
@@ -218,22 +271,27 @@ fn by_urn(f: &Value) -> ((String, String), String) {
     ((s(&f["control_id"]), s(&f["asset"]["urn"])), s(&f["result"]))
 }
 
-/// Whether the status reports a failed EC2 read other than `GetEbsDefaultKmsKeyId` (which moto
-/// answers with 500 in every run).
+/// Whether the status reports a failed EC2 read.
 fn ec2_reads_failed(status: &Value) -> bool {
-    status["inventoryErrors"].as_array().is_some_and(|a| {
-        a.iter().any(|e| {
-            e["service"] == "ec2"
-                && e["code"].as_str().unwrap_or("").starts_with("SEG_ADAPTER_")
-                && e["operation"] != "ec2:GetEbsDefaultKmsKeyId"
-        })
-    })
+    codes(status)
+        .iter()
+        .any(|(c, svc)| c.starts_with("SEG_ADAPTER_") && svc == "ec2")
+}
+
+fn ready_reason(status: &Value) -> String {
+    status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .and_then(|c| c["reason"].as_str())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
 fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_away() {
     let (moto, summary) = start_moto();
     let proxy = ApiProxy::start(moto.port()).unwrap();
+    answer_what_moto_lacks(&proxy);
 
     // Offline: seg scan --provider aws.
     let (report, stderr, code, inventory) = offline_scan(&proxy.endpoint());
@@ -248,11 +306,8 @@ fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_awa
             )
         })
         .collect();
-    assert_eq!(code, 3, "a degraded run exits 3 (incomplete): {stderr}");
-    assert!(
-        stderr.contains("SEG_ADAPTER_UNAVAILABLE access-analyzer"),
-        "moto has no Access Analyzer: {stderr}"
-    );
+    assert_eq!(code, 0, "a complete run: {stderr}");
+    assert!(!stderr.contains("SEG_"), "nothing degraded: {stderr}");
     let findings = report["findings"].as_array().unwrap();
     let offline = results(findings);
     assert_expected(&offline, &summary, &ids_by_name, "seg scan --provider aws");
@@ -331,7 +386,7 @@ metadata: {{name: aws, namespace: tenant-a}}
 spec:
   benchmarkRef: {{name: cis}}
   provider: aws
-  aws: {{accountId: '{}', regions: [us-east-1]}}
+  aws: {{accountId: '{}', regions: [us-east-1, us-west-2]}}
   credentials: {{secretRef: {{name: aws-audit}}}}
   limits: {{maxFindings: 500}}
 ",
@@ -340,23 +395,12 @@ spec:
     )
     .unwrap();
     let status = wait_status(&cp, "a finished AWS run", &log, |s| {
-        s["phase"] == "Failed" && s["resultCounts"].is_object()
+        matches!(s["phase"].as_str(), Some("Succeeded" | "Failed")) && s["resultCounts"].is_object()
     });
-    assert_eq!(
-        status["phase"], "Failed",
-        "degraded by the missing Access Analyzer: {status}"
-    );
-    assert!(
-        codes(&status).contains(&("SEG_ADAPTER_UNAVAILABLE".into(), "access-analyzer".into())),
-        "{status}"
-    );
-    let ready = status["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap();
-    assert_eq!(ready["reason"], "InventoryIncomplete", "{status}");
+    assert_eq!(status["phase"], "Succeeded", "{status}");
+    let first_completion = status["lastCompletionTime"].clone();
+    assert!(codes(&status).is_empty(), "{status}");
+    assert_eq!(ready_reason(&status), "ScanSucceeded", "{status}");
     for r in ["pass", "fail", "warn", "error"] {
         assert_eq!(
             status["resultCounts"][r], report["run"]["counts"][r],
@@ -439,12 +483,23 @@ spec:
     // every other service has answered, moto is killed, and the held calls go on to a dead port.
     // The run ends Failed with a SEG_ code for EC2 and exactly the partial counts.
     //
-    // The hold starts between two runs (no call for longer than a retry back-off), so that no
-    // EC2 call of the run that gets held has already gone through.
-    proxy
-        .wait_quiet(Duration::from_millis(2500), Duration::from_secs(60))
-        .unwrap();
+    // A new generation of the Scan starts the run.
     proxy.fail("ec2", Fault::Hold);
+    cp.kubectl_ok(
+        User::Admin,
+        [
+            "patch",
+            "scan",
+            "aws",
+            "-n",
+            "tenant-a",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"limits":{"maxFindings":499}}}"#,
+        ],
+    )
+    .unwrap();
     proxy
         .wait_held("ec2", Duration::from_secs(60))
         .unwrap_or_else(|e| {
@@ -460,14 +515,21 @@ spec:
     drop(moto);
     proxy.release();
     let killed = wait_status(&cp, "the run that lost EC2", &log, |s| {
-        s["phase"] == "Failed" && s["resultCounts"]["fail"] == partial_counts["fail"]
+        s["observedGeneration"] == 2
+            && s["lastCompletionTime"].is_string()
+            && s["lastCompletionTime"] != first_completion
     });
+    assert_eq!(killed["phase"], "Failed", "{killed}");
     assert!(
         ec2_reads_failed(&killed),
         "a SEG_ code for the EC2 reads: {killed}"
     );
     for r in ["pass", "fail", "warn", "error"] {
-        assert_eq!(killed["resultCounts"][r], partial_counts[r], "{r}: {killed}");
+        assert_eq!(
+            killed["resultCounts"][r], partial_counts[r],
+            "{r}: {killed}\npartial offline: {partial_counts}\nfull: {}\nproxy: {proxy:?}",
+            report["run"]["counts"]
+        );
     }
     assert_eq!(proxy.seen("sts"), sts_before, "the killed run was one run");
     assert!(
@@ -481,13 +543,7 @@ spec:
             .iter()
             .any(|(c, svc)| c.starts_with("SEG_ADAPTER_") && svc == "sts")
     });
-    let ready = down["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap();
-    assert_eq!(ready["reason"], "InventoryUnavailable", "{down}");
+    assert_eq!(ready_reason(&down), "InventoryUnavailable", "{down}");
     assert_eq!(
         down["resultCounts"], killed["resultCounts"],
         "counts kept: {down}"
@@ -496,14 +552,13 @@ spec:
     // Back (empty, seeded again): the next run recovers the full result.
     let (moto, _) = start_moto();
     proxy.set_upstream(moto.port());
-    wait_status(&cp, "a run that reads the account again", &log, |s| {
-        let c = codes(s);
-        s["phase"] == "Failed"
-            && c.contains(&("SEG_ADAPTER_UNAVAILABLE".into(), "access-analyzer".into()))
-            && !c.iter().any(|(_, svc)| svc == "sts")
-            && !ec2_reads_failed(s)
-            && s["resultCounts"]["fail"] == report["run"]["counts"]["fail"]
+    let back = wait_status(&cp, "a run that reads the account again", &log, |s| {
+        s["phase"] == "Succeeded"
     });
+    assert!(codes(&back).is_empty(), "{back}");
+    for r in ["pass", "fail", "warn", "error"] {
+        assert_eq!(back["resultCounts"][r], report["run"]["counts"][r], "{r}: {back}");
+    }
     let event_reasons = cp
         .kubectl_ok(
             User::Admin,
