@@ -7,35 +7,6 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// Actions AWS documents without resource-level permissions (the Service Authorization
-/// Reference lists no resource type for them), so their statement must use `"Resource": "*"`.
-pub const NO_RESOURCE_LEVEL: &[&str] = &[
-    "access-analyzer:ListAnalyzers",
-    "cloudtrail:DescribeTrails",
-    "config:BatchGetResourceConfig",
-    "config:DescribeConfigurationRecorderStatus",
-    "config:DescribeConfigurationRecorders",
-    "config:DescribeDeliveryChannels",
-    "config:ListDiscoveredResources",
-    "ec2:DescribeFlowLogs",
-    "ec2:DescribeInstances",
-    "ec2:DescribeNetworkAcls",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeVolumes",
-    "ec2:DescribeVpcs",
-    "ec2:GetEbsDefaultKmsKeyId",
-    "ec2:GetEbsEncryptionByDefault",
-    "iam:GenerateCredentialReport",
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GetAccountPasswordPolicy",
-    "iam:GetAccountSummary",
-    "iam:GetCredentialReport",
-    "iam:ListServerCertificates",
-    "kms:ListKeys",
-    "s3:GetAccountPublicAccessBlock",
-    "s3:ListAllMyBuckets",
-];
-
 /// Calls that need no permission of the scanned role: `GetCallerIdentity` needs none, and
 /// `AssumeRole` is a permission of the caller (the operator's identity), not of the role.
 pub const NOT_IN_ROLE_POLICY: &[&str] = &["sts:GetCallerIdentity", "sts:AssumeRole"];
