@@ -4,6 +4,10 @@
 //! enough: `seg operator`, run with the Deployment's own arguments and a token of the chart's
 //! ServiceAccount, leads, loads a Benchmark, runs a Scan to Succeeded and cleans up its Findings.
 //!
+//! A second test renders the values of the operator's AWS and evidence-store flags without a
+//! cluster: exactly the expected flags, which `seg operator` has and accepts, its defaults left to
+//! the binary, and the values it cannot work with refused by the schema or the templates.
+//!
 //! helm is built from source once by `e2e/scripts/install-helm.sh` (cached outside the clone).
 //! The Deployment's pods never run here (there is no kubelet): the operator runs out of cluster as
 //! the pods would run it.
@@ -245,6 +249,8 @@ fn the_chart_installs_least_privilege_rbac_that_runs_a_scan() {
         "eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/seg-operator",
         "- --inventory-dir=/var/lib/seg/inventory\n",
         "- --lease-seconds=8\n",
+        "- \"--evidence-dir=/var/lib/seg/evidence\"\n",
+        "claimName: seg-evidence",
         "kind: NetworkPolicy",
         "claimName: seg-inventory",
         "image: \"ghcr.io/neurocipher/seg:0.1.0\"",
@@ -466,6 +472,7 @@ fn the_chart_installs_least_privilege_rbac_that_runs_a_scan() {
         .collect();
     assert!(local_args.iter().any(|a| a.starts_with("--inventory-dir=")));
     assert!(local_args.iter().any(|a| a.starts_with("--export-dir=")));
+    assert!(local_args.iter().any(|a| a.starts_with("--evidence-dir=")));
     let local_dir = |name: &str| {
         mounts
             .iter()
@@ -694,4 +701,350 @@ spec:
         "name"
     ])
     .is_empty());
+}
+
+// --- the values of the AWS and evidence flags, rendered without a cluster --------------------------
+
+/// The rendered Deployment as JSON. helm itself reads the YAML: a one-template chart prints its
+/// values, which are the rendered manifest passed as a values file, with `toJson`.
+fn rendered_deployment(helm: &Helm, work: &Path, extra: &[&str]) -> Result<Value, String> {
+    let chart = repo_root().join("charts/seg").display().to_string();
+    let mut args = vec![
+        "template",
+        RELEASE,
+        chart.as_str(),
+        "-n",
+        NAMESPACE,
+        "--show-only",
+        "templates/deployment.yaml",
+    ];
+    args.extend_from_slice(extra);
+    let out = output(helm.cmd().args(&args));
+    if !out.status.success() {
+        return Err(text(&out.stderr));
+    }
+    let to_json = work.join("yaml-to-json");
+    if !to_json.exists() {
+        std::fs::create_dir_all(to_json.join("templates")).unwrap();
+        std::fs::write(
+            to_json.join("Chart.yaml"),
+            "apiVersion: v2\nname: yaml-to-json\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(to_json.join("templates/json.yaml"), "{{ toJson .Values }}\n").unwrap();
+    }
+    let manifest = work.join("deployment.yaml");
+    std::fs::write(&manifest, text(&out.stdout)).unwrap();
+    let json = helm.ok(&[
+        "template",
+        "json",
+        &to_json.display().to_string(),
+        "-f",
+        &manifest.display().to_string(),
+    ]);
+    let start = json.find('{').unwrap_or_else(|| panic!("no JSON in {json}"));
+    let deployment: Value = serde_json::from_str(json[start..].trim()).unwrap();
+    assert_eq!(deployment["kind"], "Deployment", "{deployment}");
+    Ok(deployment)
+}
+
+/// The entries of the pod's `field` list (`volumes`) or the container's (`volumeMounts`) named
+/// `name`, at most one.
+fn named<'a>(deployment: &'a Value, field: &str, name: &str) -> Option<&'a Value> {
+    let pod = &deployment["spec"]["template"]["spec"];
+    let list = match field {
+        "volumeMounts" => &pod["containers"][0][field],
+        _ => &pod[field],
+    };
+    let found: Vec<&Value> = list
+        .as_array()
+        .map(|l| l.iter().filter(|v| v["name"] == name).collect())
+        .unwrap_or_default();
+    assert!(found.len() <= 1, "{field}: {name} twice");
+    found.first().copied()
+}
+
+/// `seg operator` with `args` and no cluster to reach: it parses them (types, ranges, conflicts;
+/// a refusal exits 2 with clap's message), then stops for want of a Kubernetes configuration
+/// (exit 1) before it touches anything.
+fn operator_without_cluster(args: &[String], work: &Path) -> Output {
+    output(
+        Command::new(env!("CARGO_BIN_EXE_seg"))
+            .args(args)
+            .env("KUBECONFIG", work.join("no-kubeconfig"))
+            .env("HOME", work)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env_remove("SEG_AWS_ENDPOINT_URL"),
+    )
+}
+
+/// The help text of one option of `seg operator --help`: its line and its description.
+fn option_help<'a>(help: &'a str, flag: &str) -> &'a str {
+    let start = help
+        .find(&format!("      {flag} "))
+        .unwrap_or_else(|| panic!("`seg operator --help` has no {flag}:\n{help}"));
+    let rest = &help[start..];
+    let end = rest[1..]
+        .find("\n      --")
+        .or_else(|| rest[1..].find("\n  -h"))
+        .map_or(rest.len(), |i| i + 1);
+    &rest[..end]
+}
+
+#[test]
+fn the_chart_values_render_exactly_the_aws_and_evidence_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let helm = Helm::install(&work.path().join("helm-home"));
+    let chart_dir = repo_root().join("charts/seg").display().to_string();
+    let render = |extra: &[&str]| rendered_deployment(&helm, work.path(), extra);
+    let values_file = |name: &str, yaml: &str| {
+        let path = work.path().join(name);
+        std::fs::write(&path, yaml).unwrap();
+        path.display().to_string()
+    };
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+    let base = [
+        "operator",
+        "--export-dir=/var/lib/seg/export",
+        "--lease-seconds=15",
+        "--max-concurrent-scans=1",
+        "--progress-seconds=2",
+    ];
+    let accepted = |args: &[String]| {
+        let out = operator_without_cluster(args, work.path());
+        assert!(
+            out.status.code() == Some(1) && text(&out.stderr).contains("no Kubernetes client configuration"),
+            "`seg {}` does not accept the rendered arguments ({}):\n{}",
+            args.join(" "),
+            out.status,
+            text(&out.stderr)
+        );
+    };
+
+    // Defaults: none of the AWS or evidence flags, so the binary's own defaults apply, and no
+    // evidence volume.
+    let default = render(&[]).unwrap();
+    assert_eq!(checked_args(&default), strings(&base));
+    assert!(named(&default, "volumes", "evidence").is_none());
+    assert!(named(&default, "volumeMounts", "evidence").is_none());
+    accepted(&checked_args(&default));
+
+    // The defaults values.yaml leaves to the binary are the ones its comments give (its comment
+    // lines joined, so that rewrapping them changes nothing), and the flags the chart leaves empty
+    // have no default.
+    let help = ok(Command::new(env!("CARGO_BIN_EXE_seg")).args(["operator", "--help"]));
+    let values_yaml = std::fs::read_to_string(repo_root().join("charts/seg/values.yaml"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().trim_start_matches('#').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (flag, default, documented) in [
+        ("--retry-seconds", "60", "the binary's default applies (60)"),
+        ("--aws-external-id-prefix", "seg:", "the binary's default, `seg:`"),
+        ("--aws-timeout-seconds", "20", "the binary's default (20)"),
+        ("--aws-max-attempts", "3", "the binary's default (3)"),
+        (
+            "--evidence-s3-prefix",
+            "seg-evidence",
+            "the binary's default, `seg-evidence`",
+        ),
+    ] {
+        let option = option_help(&help, flag);
+        assert!(
+            option.contains(&format!("[default: {default}]")),
+            "{flag}: the chart documents the default {default:?}, the binary has:\n{option}"
+        );
+        assert!(values_yaml.contains(documented), "values.yaml: {documented:?}");
+    }
+    for flag in [
+        "--aws-endpoint-url",
+        "--evidence-dir",
+        "--evidence-s3-bucket",
+        "--evidence-s3-endpoint-url",
+    ] {
+        let option = option_help(&help, flag);
+        assert!(!option.contains("[default:"), "{option}");
+    }
+
+    // Every AWS value, and the evidence directory on a claim. The large number is read from a
+    // values file as a float and must still render as an integer.
+    let aws_values = values_file(
+        "aws-values.yaml",
+        "scans:
+  retrySeconds: 90
+aws:
+  endpointUrl: http://aws-proxy.internal:4566
+  externalIdPrefix: 'acme:'
+  timeoutSeconds: 1000000
+  maxAttempts: 5
+evidence:
+  dir:
+    enabled: true
+    volume:
+      persistentVolumeClaim: {claimName: seg-evidence}
+",
+    );
+    let out = output(
+        helm.cmd()
+            .args(["lint", "--strict", &chart_dir, "-f", &aws_values]),
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success() && !all.contains("[WARNING]") && !all.contains("[ERROR]"),
+        "{all}"
+    );
+    let deployment = render(&["-f", &aws_values]).unwrap();
+    let mut want = strings(&base);
+    want.extend(strings(&[
+        "--retry-seconds=90",
+        "--aws-endpoint-url=http://aws-proxy.internal:4566",
+        "--aws-external-id-prefix=acme:",
+        "--aws-timeout-seconds=1000000",
+        "--aws-max-attempts=5",
+        "--evidence-dir=/var/lib/seg/evidence",
+    ]));
+    assert_eq!(checked_args(&deployment), want);
+    accepted(&want);
+    let mount = named(&deployment, "volumeMounts", "evidence").expect("an evidence mount");
+    assert_eq!(mount["mountPath"], "/var/lib/seg/evidence");
+    assert!(
+        mount["readOnly"].is_null() || mount["readOnly"] == false,
+        "the evidence volume must be writable: {mount}"
+    );
+    assert_eq!(
+        named(&deployment, "volumes", "evidence").expect("an evidence volume"),
+        &serde_json::json!({"name": "evidence", "persistentVolumeClaim": {"claimName": "seg-evidence"}})
+    );
+    let sc = &deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], true, "{sc}");
+
+    // The evidence directory without a volume: a size-limited emptyDir at the chosen path. An
+    // empty prefix is a prefix: it is passed.
+    let deployment = render(&[
+        "--set",
+        "evidence.dir.enabled=true",
+        "--set",
+        "evidence.dir.mountPath=/data/evidence",
+        "--set",
+        "evidence.dir.emptyDirSizeLimit=5Gi",
+        "--set",
+        "aws.externalIdPrefix=",
+    ])
+    .unwrap();
+    let mut want = strings(&base);
+    want.extend(strings(&[
+        "--aws-external-id-prefix=",
+        "--evidence-dir=/data/evidence",
+    ]));
+    assert_eq!(checked_args(&deployment), want);
+    accepted(&want);
+    assert_eq!(
+        named(&deployment, "volumeMounts", "evidence").unwrap()["mountPath"],
+        "/data/evidence"
+    );
+    assert_eq!(
+        named(&deployment, "volumes", "evidence").unwrap(),
+        &serde_json::json!({"name": "evidence", "emptyDir": {"sizeLimit": "5Gi"}})
+    );
+
+    // Evidence in S3 with the operator's IRSA role: the bucket and its settings, no volume. The
+    // prefix is passed only when set ("" included).
+    let s3_values = values_file(
+        "s3-values.yaml",
+        "serviceAccount:
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/seg-operator
+evidence:
+  s3:
+    bucket: acme-seg-evidence
+    prefix: clusters/prod
+    endpointUrl: https://s3.eu-west-1.amazonaws.com
+",
+    );
+    let deployment = render(&["-f", &s3_values]).unwrap();
+    let mut want = strings(&base);
+    want.extend(strings(&[
+        "--evidence-s3-bucket=acme-seg-evidence",
+        "--evidence-s3-prefix=clusters/prod",
+        "--evidence-s3-endpoint-url=https://s3.eu-west-1.amazonaws.com",
+    ]));
+    assert_eq!(checked_args(&deployment), want);
+    accepted(&want);
+    assert!(named(&deployment, "volumes", "evidence").is_none());
+    assert!(named(&deployment, "volumeMounts", "evidence").is_none());
+    for (set, tail) in [
+        (&["evidence.s3.bucket=b"][..], &["--evidence-s3-bucket=b"][..]),
+        (
+            &["evidence.s3.bucket=b", "evidence.s3.prefix="][..],
+            &["--evidence-s3-bucket=b", "--evidence-s3-prefix="][..],
+        ),
+    ] {
+        let mut extra = Vec::new();
+        for s in set {
+            extra.extend(["--set", s]);
+        }
+        let mut want = strings(&base);
+        want.extend(strings(tail));
+        assert_eq!(checked_args(&render(&extra).unwrap()), want, "{set:?}");
+    }
+
+    // A directory and a bucket at once: the binary refuses the pair, and so does the chart, naming
+    // both values.
+    let both = [
+        "--set",
+        "evidence.dir.enabled=true",
+        "--set",
+        "evidence.s3.bucket=b",
+    ];
+    let err = render(&both).unwrap_err();
+    assert!(
+        err.contains("evidence.dir.enabled") && err.contains("evidence.s3.bucket"),
+        "{err}"
+    );
+    let out = operator_without_cluster(
+        &strings(&["operator", "--evidence-dir=/x", "--evidence-s3-bucket=b"]),
+        work.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot be used with"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Settings of a bucket without a bucket are a mistake, not silently dropped.
+    for set in [
+        "evidence.s3.prefix=x",
+        "evidence.s3.endpointUrl=http://minio:9000",
+    ] {
+        let err = render(&["--set", set]).unwrap_err();
+        assert!(err.contains("set evidence.s3.bucket"), "{set}: {err}");
+    }
+
+    // The schema refuses wrong types, values the binary refuses, and unknown keys, before any
+    // template runs; helm lint refuses them too.
+    for (set, path) in [
+        ("aws.maxAttempts=abc", "/aws/maxAttempts"),
+        ("aws.maxAttempts=0", "/aws/maxAttempts"),
+        ("aws.timeoutSeconds=abc", "/aws/timeoutSeconds"),
+        ("aws.timeoutSeconds=0", "/aws/timeoutSeconds"),
+        ("scans.retrySeconds=0", "/scans/retrySeconds"),
+        ("aws.externalIdPrefix=1", "/aws/externalIdPrefix"),
+        ("aws.endpointUrl=localhost:4566", "/aws/endpointUrl"),
+        ("aws.maxAttempt=3", "maxAttempt"),
+        ("evidence.dir.enabled=yes", "/evidence/dir/enabled"),
+        ("evidence.dir.mountPath=evidence", "/evidence/dir/mountPath"),
+        ("evidence.s3.bucket=a/b", "/evidence/s3/bucket"),
+        ("evidence.s3.endpointUrl=minio:9000", "/evidence/s3/endpointUrl"),
+        ("evidence.s3.region=eu-west-1", "region"),
+    ] {
+        let err = render(&["--set", set]).unwrap_err();
+        assert!(
+            err.contains("don't meet the specifications of the schema") && err.contains(path),
+            "{set}: {err}"
+        );
+        let out = output(helm.cmd().args(["lint", &chart_dir, "--set", set]));
+        assert!(!out.status.success(), "helm lint accepts {set}");
+    }
 }
