@@ -1,5 +1,7 @@
 //! Leader election with a coordination.k8s.io Lease: only the holder runs the controllers, so two
-//! replicas never both write. A holder that cannot renew stops (and is restarted by Kubernetes).
+//! replicas never both write. The holder renews the Lease while it runs ([`hold`]); a holder that
+//! cannot renew stops (and is restarted by Kubernetes); one that shuts down releases it
+//! ([`release`]).
 
 use std::time::Duration;
 
@@ -117,20 +119,56 @@ pub async fn acquire(client: &Client, cfg: &LeaseConfig) -> Result<(), Error> {
     }
 }
 
-/// Renew the Lease until that fails; returns why leadership was lost.
+/// Renew the Lease every third of its duration until leadership is lost; returns why. A renewal
+/// that fails (the API server unreachable) is retried while the Lease is still ours for sure;
+/// once two thirds of the duration have passed since the last renewal, the holder gives up, so
+/// that it stops before another replica may take the Lease.
 pub async fn hold(client: &Client, cfg: &LeaseConfig) -> Error {
+    let mut renewed = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(cfg.duration / 3).await;
         match try_acquire(client, cfg).await {
-            Ok(true) => {}
+            Ok(true) => renewed = tokio::time::Instant::now(),
             Ok(false) => {
                 return Error::invalid(
                     "LeaderLost",
                     format!("Lease {}/{} is held by another replica", cfg.namespace, cfg.name),
                 )
             }
+            Err(e) if !gives_up(renewed.elapsed(), cfg.duration) => {
+                eprintln!(
+                    "seg operator: cannot renew the Lease {}/{} ({e}); retrying",
+                    cfg.namespace, cfg.name
+                );
+            }
             Err(e) => return e,
         }
+    }
+}
+
+/// Whether a holder whose last renewal was `since` ago must stop: the next attempt would come
+/// after the Lease may have expired (pure).
+fn gives_up(since: Duration, lease: Duration) -> bool {
+    since + lease / 3 >= lease
+}
+
+/// Give the Lease up on shutdown, so that a standby takes over at its next attempt instead of
+/// waiting for the Lease to expire. `true` when we held it and cleared it.
+pub async fn release(client: &Client, cfg: &LeaseConfig) -> Result<bool, Error> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
+    let Some(mut lease) = api.get_opt(&cfg.name).await? else {
+        return Ok(false);
+    };
+    let mut spec = lease.spec.take().unwrap_or_default();
+    if spec.holder_identity.as_deref() != Some(cfg.identity.as_str()) {
+        return Ok(false);
+    }
+    spec.holder_identity = None;
+    lease.spec = Some(spec);
+    match api.replace(&cfg.name, &PostParams::default(), &lease).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -154,5 +192,19 @@ mod tests {
         assert_eq!(decide(Some(&spec("a", 999, 15)), "a", now), Decision::Renew);
         assert_eq!(decide(Some(&spec("b", 990, 15)), "a", now), Decision::Wait);
         assert_eq!(decide(Some(&spec("b", 980, 15)), "a", now), Decision::Take);
+        let released = LeaseSpec {
+            holder_identity: None,
+            ..spec("b", 999, 15)
+        };
+        assert_eq!(decide(Some(&released), "a", now), Decision::Take);
+    }
+
+    #[test]
+    fn a_holder_that_cannot_renew_stops_before_its_lease_can_expire() {
+        let lease = Duration::from_secs(15);
+        assert!(!gives_up(Duration::from_secs(5), lease));
+        assert!(!gives_up(Duration::from_secs(9), lease));
+        assert!(gives_up(Duration::from_secs(10), lease));
+        assert!(gives_up(Duration::from_secs(20), lease));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Error, Result};
@@ -110,6 +110,34 @@ impl ManagedProcess {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Sends SIGTERM (as Kubernetes does to a pod it stops) and waits up to `timeout` for the
+    /// process to exit; kills it after that. Returns its exit status, or `None` when it had to be
+    /// killed or was already stopped.
+    pub fn terminate(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        if self.stopped {
+            return Ok(None);
+        }
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .context("kill -TERM")?;
+        if !status.success() {
+            return Err(Error::new(format!("kill -TERM {}: {status}", self.name)));
+        }
+        let deadline = Instant::now() + timeout;
+        let exited = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.stop();
+        Ok(exited)
     }
 
     /// Kills and reaps the process (and its guard). Idempotent.

@@ -139,11 +139,31 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         };
         let ctx = Arc::new(ctx);
         eprintln!("seg operator: watching Benchmarks and Scans in all namespaces");
-        tokio::join!(
-            seg_controllers::run_benchmarks(ctx.clone()),
-            seg_controllers::run_scans(ctx)
-        );
-        eprintln!("seg operator: stopped");
-        Ok(ExitCode::SUCCESS)
+        let controllers = async {
+            tokio::join!(
+                seg_controllers::run_benchmarks(ctx.clone()),
+                seg_controllers::run_scans(ctx)
+            )
+        };
+        // The controllers run while the Lease is renewed; they stop on SIGINT/SIGTERM (after
+        // the reconciles in flight), and the process stops when leadership is lost.
+        tokio::select! {
+            _ = controllers => {
+                match seg_controllers::lease::release(&client, &lease).await {
+                    Ok(true) => eprintln!(
+                        "seg operator: released the Lease {}/{}",
+                        lease.namespace, lease.name
+                    ),
+                    Ok(false) => {}
+                    Err(e) => eprintln!("seg operator: could not release the Lease: {e}"),
+                }
+                eprintln!("seg operator: stopped");
+                Ok(ExitCode::SUCCESS)
+            }
+            lost = seg_controllers::lease::hold(&client, &lease) => {
+                eprintln!("seg operator: leadership lost ({lost}); stopping so that only one replica writes");
+                Ok(ExitCode::from(1))
+            }
+        }
     })
 }

@@ -1,11 +1,15 @@
-//! Two `seg operator` replicas against a real kube-apiserver: only the Lease holder runs the
-//! controllers; when it dies, the other takes over within the lease duration.
+//! `seg operator` replicas against a real kube-apiserver: only the Lease holder runs the
+//! controllers and it keeps the Lease for as long as it runs; when it dies, the other takes over
+//! within the lease duration; one stopped with SIGTERM releases the Lease, so that the next
+//! replica leads at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use seg_e2e::{ControlPlane, User};
+
+const LEASE_SECONDS: u64 = 4;
 
 fn out(cp: &ControlPlane, args: &[&str]) -> String {
     cp.kubectl(User::Admin, args)
@@ -31,7 +35,7 @@ fn replica(cp: &ControlPlane, id: &str) -> (seg_e2e::ManagedProcess, std::path::
     cp.start_operator(
         Path::new(env!("CARGO_BIN_EXE_seg")),
         &format!("seg-operator-{id}"),
-        &["--identity", id, "--lease-seconds", "8"],
+        &["--identity", id, "--lease-seconds", &LEASE_SECONDS.to_string()],
     )
     .unwrap()
 }
@@ -95,10 +99,13 @@ fn only_the_lease_holder_reconciles_and_a_successor_takes_over() {
         ) == "True"
     };
     wait("first Ready", &[&log_a, &log_b], || ready("first"));
+    // Well past the lease duration, the holder has renewed its Lease: still one leader.
+    std::thread::sleep(Duration::from_secs(LEASE_SECONDS * 5 / 2));
     assert_eq!(holder(&cp), "replica-a");
     assert!(
         !std::fs::read_to_string(&log_b).unwrap().contains("is the leader"),
-        "the standby must not lead"
+        "the standby must not lead while the holder runs:\n{}",
+        std::fs::read_to_string(&log_b).unwrap()
     );
 
     a.stop();
@@ -107,5 +114,24 @@ fn only_the_lease_holder_reconciles_and_a_successor_takes_over() {
     });
     benchmark(&cp, "second");
     wait("second Ready", &[&log_b], || ready("second"));
-    b.stop();
+
+    // SIGTERM: the controllers stop, the Lease is released (no holder), the process exits 0.
+    let status = b.terminate(Duration::from_secs(30)).unwrap();
+    let log = std::fs::read_to_string(&log_b).unwrap();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{log}");
+    assert!(
+        log.contains("released the Lease seg-system/seg-operator"),
+        "{log}"
+    );
+    assert_eq!(holder(&cp), "", "released");
+    // So a new replica leads at once, without waiting for the Lease to expire.
+    let (mut c, log_c) = replica(&cp, "replica-c");
+    wait("replica-c leads", &[&log_c], || holder(&cp) == "replica-c");
+    assert!(
+        !std::fs::read_to_string(&log_c)
+            .unwrap()
+            .contains("waiting for leadership"),
+        "a released Lease is free"
+    );
+    c.stop();
 }
