@@ -610,11 +610,13 @@ fn retry_time(ctx: &Context, next_run: Option<Timestamp>) -> Option<String> {
     let now = Timestamp::parse(&(ctx.clock)()).ok()?;
     let retry = i128::try_from(ctx.retry_interval.as_nanos()).unwrap_or(i128::MAX);
     let at = Timestamp::from_unix_nanos(now.unix_nanos().saturating_add(retry)).ok()?;
-    Some(match next_run {
-        Some(n) if n < at => n,
-        _ => at,
-    }
-    .to_rfc3339())
+    Some(
+        match next_run {
+            Some(n) if n < at => n,
+            _ => at,
+        }
+        .to_rfc3339(),
+    )
 }
 
 fn until(now: Timestamp, then: Timestamp) -> Duration {

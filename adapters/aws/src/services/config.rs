@@ -1,13 +1,20 @@
 //! AWS Config: the region's recorder setup (`AWS::Config::RegionSettings`) and, where a recorder
 //! is recording, the configuration items it has for the bundle's resource types
 //! (`ListDiscoveredResources` + `BatchGetResourceConfig`, 100 keys per batch).
+//!
+//! A `BatchGetResourceConfig` answer (HTTP 2xx) that the SDK cannot deserialize is read again
+//! from its raw body by [`batch_from_body`], which is exactly as strict as the SDK except for
+//! timestamps (see [`wire_time`]): AWS sends epoch seconds, but one odd timestamp must not cost the
+//! whole batch. Every item must answer one of the keys asked for.
 
 use std::collections::BTreeSet;
 
 use aws_sdk_config::types::{
-    BaseConfigurationItem, ConfigurationRecorder, ConfigurationRecorderStatus, DeliveryChannel, ResourceKey,
-    ResourceType,
+    BaseConfigurationItem, ConfigurationItemStatus, ConfigurationRecorder, ConfigurationRecorderStatus,
+    DeliveryChannel, RecordingFrequency, ResourceKey, ResourceType,
 };
+use aws_smithy_types::date_time::Format;
+use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 
 use crate::clients::Clients;
@@ -241,6 +248,112 @@ pub(crate) fn config_item(ctx: &Ctx, c: &BaseConfigurationItem) -> Result<Item, 
     Ok(it)
 }
 
+/// A timestamp member of a configuration item as sent: epoch seconds (a JSON number, the AWS JSON
+/// protocol's wire form) or an RFC 3339 string with a UTC offset, also with a space instead of the
+/// `T` (RFC 3339 §5.6 allows it; the SDK does not). A string without an offset names no instant
+/// and is left out (`Ok(None)`) rather than guessed; anything else is an error.
+fn wire_time(v: Option<&Value>, member: &str) -> Result<Option<DateTime>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(|f| Some(DateTime::from_secs_f64(f)))
+            .ok_or_else(|| format!("{member} is not a finite number of seconds: {n}")),
+        Some(Value::String(t)) => {
+            let mut t = t.clone();
+            if t.as_bytes().get(10) == Some(&b' ') {
+                t.replace_range(10..11, "T");
+            }
+            Ok(DateTime::from_str(&t, Format::DateTimeWithOffset).ok())
+        }
+        Some(other) => Err(format!("{member} is not a timestamp: {other}")),
+    }
+}
+
+/// A string member (absent or `null`: `None`).
+fn wire_str<'a>(o: &'a Map<String, Value>, member: &str) -> Result<Option<&'a str>, String> {
+    match o.get(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("{member} is not a string: {other}")),
+    }
+}
+
+/// One `BaseConfigurationItem` of a raw `BatchGetResourceConfig` body.
+fn wire_item(v: &Value) -> Result<BaseConfigurationItem, String> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| format!("a configuration item is not an object: {v}"))?;
+    let supplementary = match o.get("supplementaryConfiguration") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) => {
+            let mut out = std::collections::HashMap::new();
+            for (k, v) in m {
+                match v {
+                    Value::String(s) => {
+                        out.insert(k.clone(), s.clone());
+                    }
+                    Value::Null => {}
+                    other => return Err(format!("supplementaryConfiguration.{k} is not a string: {other}")),
+                }
+            }
+            Some(out)
+        }
+        Some(other) => return Err(format!("supplementaryConfiguration is not an object: {other}")),
+    };
+    Ok(BaseConfigurationItem::builder()
+        .set_version(wire_str(o, "version")?.map(str::to_string))
+        .set_account_id(wire_str(o, "accountId")?.map(str::to_string))
+        .set_configuration_item_capture_time(wire_time(
+            o.get("configurationItemCaptureTime"),
+            "configurationItemCaptureTime",
+        )?)
+        .set_configuration_item_status(
+            wire_str(o, "configurationItemStatus")?.map(ConfigurationItemStatus::from),
+        )
+        .set_configuration_state_id(wire_str(o, "configurationStateId")?.map(str::to_string))
+        .set_arn(wire_str(o, "arn")?.map(str::to_string))
+        .set_resource_type(wire_str(o, "resourceType")?.map(ResourceType::from))
+        .set_resource_id(wire_str(o, "resourceId")?.map(str::to_string))
+        .set_resource_name(wire_str(o, "resourceName")?.map(str::to_string))
+        .set_aws_region(wire_str(o, "awsRegion")?.map(str::to_string))
+        .set_availability_zone(wire_str(o, "availabilityZone")?.map(str::to_string))
+        .set_resource_creation_time(wire_time(o.get("resourceCreationTime"), "resourceCreationTime")?)
+        .set_configuration(wire_str(o, "configuration")?.map(str::to_string))
+        .set_supplementary_configuration(supplementary)
+        .set_recording_frequency(wire_str(o, "recordingFrequency")?.map(RecordingFrequency::from))
+        .set_configuration_item_delivery_time(wire_time(
+            o.get("configurationItemDeliveryTime"),
+            "configurationItemDeliveryTime",
+        )?)
+        .build())
+}
+
+/// A `BatchGetResourceConfig` answer read from its raw body: the items and the number of
+/// unprocessed keys.
+fn batch_from_body(body: &[u8]) -> Result<(Vec<BaseConfigurationItem>, usize), String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let o = v.as_object().ok_or("the answer is not a JSON object")?;
+    let items = match o.get("baseConfigurationItems") {
+        Some(Value::Array(a)) => a.iter().map(wire_item).collect::<Result<_, _>>()?,
+        None => return Err("the answer has no baseConfigurationItems".into()),
+        Some(other) => return Err(format!("baseConfigurationItems is not a list: {other}")),
+    };
+    let unprocessed = match o.get("unprocessedResourceKeys") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Array(a)) => a.len(),
+        Some(other) => return Err(format!("unprocessedResourceKeys is not a list: {other}")),
+    };
+    Ok((items, unprocessed))
+}
+
+/// Whether a returned item answers one of the keys asked for (type `rt`, ids `asked`).
+fn answers(ci: &BaseConfigurationItem, rt: &str, asked: &[String]) -> bool {
+    ci.resource_type().map(|t| t.as_str()) == Some(rt)
+        && ci.resource_id().is_some_and(|id| asked.iter().any(|a| a == id))
+}
+
 /// The region's `AWS::Config::RegionSettings` (in the part) and the AWS Config items of the
 /// types its recorders record.
 pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> (Part, Vec<Item>) {
@@ -343,30 +456,59 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> (Part
                 c.batch_get_resource_config().set_resource_keys(Some(rks)).send(),
             )
             .await;
-            match r {
-                Ok(out) => {
-                    for ci in out.base_configuration_items() {
-                        match config_item(ctx, ci) {
-                            Ok(it) => items.push(it.with_evidence(&ev)),
-                            Err(m) => part.fail(
-                                &rec,
-                                &AwsError::response("config:BatchGetResourceConfig", region, m),
-                            ),
-                        }
-                    }
-                    let left = out.unprocessed_resource_keys().len();
-                    if left > 0 {
-                        part.fail(
-                            &rec,
-                            &AwsError::Unavailable {
-                                action: "config:BatchGetResourceConfig".into(),
-                                region: region.to_string(),
-                                message: format!("{left} {rt} keys were not processed"),
-                            },
-                        );
-                    }
+            let batch = match r {
+                Ok(out) => Ok((
+                    out.base_configuration_items().to_vec(),
+                    out.unprocessed_resource_keys().len(),
+                )),
+                // A successful answer the SDK could not deserialize: read its body (the recorded
+                // evidence); if that fails too, the SDK's error stands.
+                Err(e) => match (e.status, e.code.as_deref(), e.body.as_deref()) {
+                    (Some(200..=299), None, Some(body)) => batch_from_body(body).map_err(|_| e.error),
+                    _ => Err(e.error),
+                },
+            };
+            let (cis, left) = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    part.fail(&rec, &e);
+                    continue;
                 }
-                Err(e) => part.fail(&rec, &e.error),
+            };
+            for ci in &cis {
+                if !answers(ci, rt, chunk) {
+                    part.fail(
+                        &rec,
+                        &AwsError::response(
+                            "config:BatchGetResourceConfig",
+                            region,
+                            format!(
+                                "an item of {} {} answers none of the {} {rt} keys asked for",
+                                ci.resource_type().map_or("?", |t| t.as_str()),
+                                ci.resource_id().unwrap_or("?"),
+                                chunk.len(),
+                            ),
+                        ),
+                    );
+                    continue;
+                }
+                match config_item(ctx, ci) {
+                    Ok(it) => items.push(it.with_evidence(&ev)),
+                    Err(m) => part.fail(
+                        &rec,
+                        &AwsError::response("config:BatchGetResourceConfig", region, m),
+                    ),
+                }
+            }
+            if left > 0 {
+                part.fail(
+                    &rec,
+                    &AwsError::Unavailable {
+                        action: "config:BatchGetResourceConfig".into(),
+                        region: region.to_string(),
+                        message: format!("{left} {rt} keys were not processed"),
+                    },
+                );
             }
         }
     }
@@ -479,5 +621,148 @@ mod tests {
             .configuration("{")
             .build();
         assert!(config_item(&ctx, &bad).is_err());
+    }
+
+    #[test]
+    fn wire_times_are_epoch_seconds_or_rfc3339_with_an_offset() {
+        let t = |v: Value| wire_time(Some(&v), "t").map(|d| ts(d.as_ref()));
+        assert_eq!(
+            t(serde_json::json!(1_795_435_200.5)),
+            Ok(Some("2026-11-23T12:00:00.5Z".into()))
+        );
+        assert_eq!(
+            t(serde_json::json!(1_795_435_200)),
+            Ok(Some("2026-11-23T12:00:00Z".into()))
+        );
+        assert_eq!(
+            t(Value::from("2026-11-23T12:00:00Z")),
+            Ok(Some("2026-11-23T12:00:00Z".into()))
+        );
+        // A space for the `T` (RFC 3339 §5.6) and an offset.
+        assert_eq!(
+            t(Value::from("2026-11-23 13:00:00.123456+01:00")),
+            Ok(Some("2026-11-23T12:00:00.123456Z".into()))
+        );
+        // No offset: no instant, left out.
+        assert_eq!(t(Value::from("2026-11-23 12:00:00.123456")), Ok(None));
+        assert_eq!(t(Value::from("yesterday")), Ok(None));
+        assert_eq!(wire_time(None, "t"), Ok(None));
+        assert_eq!(wire_time(Some(&Value::Null), "t"), Ok(None));
+        assert!(t(Value::Bool(true)).is_err());
+        assert!(t(serde_json::json!({"at": 1})).is_err());
+    }
+
+    /// A `BatchGetResourceConfig` body with the timestamps as some simulators write them (Python
+    /// `str(datetime)`, with and without an offset), which the SDK rejects.
+    const ODD_BODY: &str = r#"{
+        "baseConfigurationItems": [
+            {"version": "1.3", "accountId": "111122223333",
+             "configurationItemCaptureTime": "2026-11-20 08:00:00.250000+00:00",
+             "configurationItemStatus": "ResourceDiscovered", "configurationStateId": "1795435100",
+             "configurationItemMD5Hash": "", "arn": "arn:aws:s3:::logs",
+             "resourceType": "AWS::S3::Bucket", "resourceId": "logs", "resourceName": "logs",
+             "awsRegion": "us-east-1", "availabilityZone": "Regional",
+             "resourceCreationTime": "2026-11-20 08:00:00.250000+00:00",
+             "relatedEvents": [], "relationships": [], "tags": {"team": "platform"},
+             "configuration": "{\"name\": \"logs\"}",
+             "supplementaryConfiguration": {"BucketPolicy": "{\"policyText\": null}", "Gone": null}},
+            {"version": "1.3", "configurationItemCaptureTime": "2026-11-20 08:00:00.250000",
+             "configurationItemStatus": "OK", "resourceType": "AWS::IAM::Policy",
+             "resourceId": "ANPAEXAMPLE", "resourceName": "admin", "awsRegion": "global",
+             "resourceCreationTime": "2026-11-20 08:00:00.250000", "tags": [],
+             "configuration": "{\"policyName\": \"admin\"}", "supplementaryConfiguration": {}}
+        ],
+        "unprocessedResourceKeys": [{"resourceType": "AWS::S3::Bucket", "resourceId": "later"}]
+    }"#;
+
+    #[test]
+    fn an_answer_the_sdk_rejects_is_read_from_its_body() {
+        let ctx = Ctx::test();
+        let (items, left) = batch_from_body(ODD_BODY.as_bytes()).unwrap();
+        assert_eq!((items.len(), left), (2, 1));
+        let b = &items[0];
+        assert_eq!(b.resource_type().map(|t| t.as_str()), Some("AWS::S3::Bucket"));
+        assert_eq!(
+            b.configuration_item_status(),
+            Some(&ConfigurationItemStatus::ResourceDiscovered)
+        );
+        assert_eq!(
+            ts(b.configuration_item_capture_time()).as_deref(),
+            Some("2026-11-20T08:00:00.25Z")
+        );
+        let v = Value::Object(config_item(&ctx, b).unwrap().body);
+        assert_eq!(v["resourceId"], "logs");
+        assert_eq!(v["arn"], "arn:aws:s3:::logs");
+        assert_eq!(v["availabilityZone"], "Regional");
+        assert_eq!(v["configurationStateId"], "1795435100");
+        assert_eq!(v["configurationItemStatus"], "ResourceDiscovered");
+        assert_eq!(v["resourceCreationTime"], "2026-11-20T08:00:00.25Z");
+        // The envelope's capture time is the collection's.
+        assert_eq!(v["configurationItemCaptureTime"], "2026-11-23T12:00:00Z");
+        assert_eq!(v["configuration"]["name"], "logs");
+        assert_eq!(
+            v["supplementaryConfiguration"],
+            serde_json::json!({"BucketPolicy": {"policyText": null}})
+        );
+        // A time without an offset is left out, the rest of the item is kept.
+        let p = Value::Object(config_item(&ctx, &items[1]).unwrap().body);
+        assert_eq!(p["resourceId"], "ANPAEXAMPLE");
+        assert_eq!(p["resourceCreationTime"], Value::Null);
+        assert_eq!(p["configuration"]["policyName"], "admin");
+    }
+
+    #[test]
+    fn the_body_is_as_strict_as_the_sdk_except_for_timestamps() {
+        let bad = [
+            "not json",
+            "[]",
+            r#"{"unprocessedResourceKeys": []}"#,
+            r#"{"baseConfigurationItems": {}}"#,
+            r#"{"baseConfigurationItems": [1]}"#,
+            r#"{"baseConfigurationItems": [{"resourceId": 7}]}"#,
+            r#"{"baseConfigurationItems": [{"configuration": {"name": "x"}}]}"#,
+            r#"{"baseConfigurationItems": [{"supplementaryConfiguration": {"BucketPolicy": {}}}]}"#,
+            r#"{"baseConfigurationItems": [{"supplementaryConfiguration": []}]}"#,
+            r#"{"baseConfigurationItems": [{"resourceCreationTime": true}]}"#,
+            r#"{"baseConfigurationItems": [], "unprocessedResourceKeys": 3}"#,
+        ];
+        for b in bad {
+            assert!(batch_from_body(b.as_bytes()).is_err(), "{b}");
+        }
+        let (items, left) = batch_from_body(br#"{"baseConfigurationItems": []}"#).unwrap();
+        assert!(items.is_empty());
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn items_must_answer_a_key_that_was_asked_for() {
+        let item = |rt: &str, id: &str| {
+            BaseConfigurationItem::builder()
+                .resource_type(ResourceType::from(rt))
+                .resource_id(id)
+                .build()
+        };
+        let asked = vec!["AROAEXAMPLE".to_string(), "AROAOTHER".to_string()];
+        assert!(answers(
+            &item("AWS::IAM::Role", "AROAEXAMPLE"),
+            "AWS::IAM::Role",
+            &asked
+        ));
+        // An item under the role's name although its id was asked for.
+        assert!(!answers(
+            &item("AWS::IAM::Role", "my-role"),
+            "AWS::IAM::Role",
+            &asked
+        ));
+        assert!(!answers(
+            &item("AWS::IAM::User", "AROAEXAMPLE"),
+            "AWS::IAM::Role",
+            &asked
+        ));
+        assert!(!answers(
+            &BaseConfigurationItem::builder().build(),
+            "AWS::IAM::Role",
+            &asked
+        ));
     }
 }
