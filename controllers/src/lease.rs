@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
@@ -42,7 +44,11 @@ pub fn decide(spec: Option<&LeaseSpec>, me: &str, now: Timestamp) -> Decision {
         Some(_) => {
             let secs = i64::from(spec.lease_duration_seconds.unwrap_or(15));
             match &spec.renew_time {
-                Some(MicroTime(t)) if t.as_second() + secs > now.as_second() => Decision::Wait,
+                Some(MicroTime(t))
+                    if t.as_nanosecond() + i128::from(secs) * 1_000_000_000 > now.as_nanosecond() =>
+                {
+                    Decision::Wait
+                }
                 _ => Decision::Take,
             }
         }
@@ -101,12 +107,14 @@ pub async fn try_acquire(client: &Client, cfg: &LeaseConfig) -> Result<bool, Err
     }
 }
 
-/// Wait until we hold the Lease.
-pub async fn acquire(client: &Client, cfg: &LeaseConfig) -> Result<(), Error> {
+/// Wait until we hold the Lease; returns when the successful attempt started (the renewal
+/// time it wrote is no earlier), which [`hold`] counts from.
+pub async fn acquire(client: &Client, cfg: &LeaseConfig) -> Result<Instant, Error> {
     let mut announced = false;
     loop {
+        let started = Instant::now();
         if try_acquire(client, cfg).await? {
-            return Ok(());
+            return Ok(started);
         }
         if !announced {
             eprintln!(
@@ -119,57 +127,77 @@ pub async fn acquire(client: &Client, cfg: &LeaseConfig) -> Result<(), Error> {
     }
 }
 
-/// Renew the Lease every third of its duration until leadership is lost; returns why. A renewal
-/// that fails (the API server unreachable) is retried while the Lease is still ours for sure;
-/// once two thirds of the duration have passed since the last renewal, the holder gives up, so
-/// that it stops before another replica may take the Lease.
-pub async fn hold(client: &Client, cfg: &LeaseConfig) -> Error {
-    let mut renewed = tokio::time::Instant::now();
+/// Renew the Lease every third of its duration until leadership is lost; returns why.
+/// `renewed` is when the last successful acquisition or renewal started. A renewal that fails
+/// (the API server unreachable) is retried while the Lease is still ours for sure: every attempt
+/// must complete within two thirds of the duration after the last renewal started, else the
+/// holder gives up, so that it stops before another replica may take the Lease. Holders and
+/// standbys compare the Lease's renewal time with their own clocks: keep the nodes' clocks in
+/// sync to well under a third of the duration.
+pub async fn hold(client: &Client, cfg: &LeaseConfig, mut renewed: Instant) -> Error {
     loop {
-        tokio::time::sleep(cfg.duration / 3).await;
-        match try_acquire(client, cfg).await {
-            Ok(true) => renewed = tokio::time::Instant::now(),
-            Ok(false) => {
-                return Error::invalid(
-                    "LeaderLost",
-                    format!("Lease {}/{} is held by another replica", cfg.namespace, cfg.name),
-                )
+        tokio::time::sleep_until(renewed + cfg.duration / 3).await;
+        loop {
+            let started = Instant::now();
+            let deadline = give_up_at(renewed, cfg.duration);
+            if started >= deadline {
+                return lost(cfg, "no renewal succeeded in time");
             }
-            Err(e) if !gives_up(renewed.elapsed(), cfg.duration) => {
-                eprintln!(
-                    "seg operator: cannot renew the Lease {}/{} ({e}); retrying",
-                    cfg.namespace, cfg.name
-                );
+            match tokio::time::timeout_at(deadline, try_acquire(client, cfg)).await {
+                Ok(Ok(true)) => {
+                    renewed = started;
+                    break;
+                }
+                Ok(Ok(false)) => return lost(cfg, "it is held by another replica"),
+                Ok(Err(e)) => {
+                    eprintln!(
+                        "seg operator: cannot renew the Lease {}/{} ({e}); retrying",
+                        cfg.namespace, cfg.name
+                    );
+                    tokio::time::sleep(Duration::from_millis(500).min(cfg.duration / 10)).await;
+                }
+                Err(_) => return lost(cfg, "the renewal did not complete in time"),
             }
-            Err(e) => return e,
         }
     }
 }
 
-/// Whether a holder whose last renewal was `since` ago must stop: the next attempt would come
-/// after the Lease may have expired (pure).
-fn gives_up(since: Duration, lease: Duration) -> bool {
-    since + lease / 3 >= lease
+fn lost(cfg: &LeaseConfig, why: &str) -> Error {
+    Error::invalid(
+        "LeaderLost",
+        format!("Lease {}/{}: {why}", cfg.namespace, cfg.name),
+    )
+}
+
+/// When a holder whose last renewal started at `renewed` must have stopped trying: two thirds of
+/// the duration later, a third before a standby may take the Lease (pure).
+fn give_up_at(renewed: Instant, lease: Duration) -> Instant {
+    renewed + lease * 2 / 3
 }
 
 /// Give the Lease up on shutdown, so that a standby takes over at its next attempt instead of
-/// waiting for the Lease to expire. `true` when we held it and cleared it.
+/// waiting for the Lease to expire. `true` when we held it and cleared it; `false` when another
+/// replica holds it (or there is none). A conflict (a renewal of ours that was still on its way)
+/// is retried once.
 pub async fn release(client: &Client, cfg: &LeaseConfig) -> Result<bool, Error> {
     let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
-    let Some(mut lease) = api.get_opt(&cfg.name).await? else {
-        return Ok(false);
-    };
-    let mut spec = lease.spec.take().unwrap_or_default();
-    if spec.holder_identity.as_deref() != Some(cfg.identity.as_str()) {
-        return Ok(false);
+    for attempt in 0..2 {
+        let Some(mut lease) = api.get_opt(&cfg.name).await? else {
+            return Ok(false);
+        };
+        let mut spec = lease.spec.take().unwrap_or_default();
+        if spec.holder_identity.as_deref() != Some(cfg.identity.as_str()) {
+            return Ok(false);
+        }
+        spec.holder_identity = None;
+        lease.spec = Some(spec);
+        match api.replace(&cfg.name, &PostParams::default(), &lease).await {
+            Ok(_) => return Ok(true),
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt == 0 => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    spec.holder_identity = None;
-    lease.spec = Some(spec);
-    match api.replace(&cfg.name, &PostParams::default(), &lease).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -200,11 +228,61 @@ mod tests {
     }
 
     #[test]
-    fn a_holder_that_cannot_renew_stops_before_its_lease_can_expire() {
+    fn a_holder_gives_up_a_third_of_the_duration_before_its_lease_can_expire() {
+        let t0 = Instant::now();
         let lease = Duration::from_secs(15);
-        assert!(!gives_up(Duration::from_secs(5), lease));
-        assert!(!gives_up(Duration::from_secs(9), lease));
-        assert!(gives_up(Duration::from_secs(10), lease));
-        assert!(gives_up(Duration::from_secs(20), lease));
+        assert_eq!(give_up_at(t0, lease), t0 + Duration::from_secs(10));
+    }
+
+    #[test]
+    fn expiry_is_compared_below_the_second() {
+        let renewed = Timestamp::from_second(1_000).unwrap();
+        let lease = LeaseSpec {
+            holder_identity: Some("b".into()),
+            renew_time: Some(MicroTime(renewed)),
+            lease_duration_seconds: Some(2),
+            ..LeaseSpec::default()
+        };
+        let at = |ms: i64| {
+            renewed
+                .checked_add(k8s_openapi::jiff::SignedDuration::from_millis(ms))
+                .unwrap()
+        };
+        assert_eq!(decide(Some(&lease), "a", at(1_999)), Decision::Wait);
+        assert_eq!(decide(Some(&lease), "a", at(2_000)), Decision::Take);
+    }
+
+    /// An API server that accepts connections and never answers: the holder must stop before
+    /// its Lease could expire.
+    #[tokio::test]
+    async fn a_holder_stops_before_its_lease_expires_when_renewals_hang() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _accept = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in listener.incoming() {
+                held.push(c); // keep every connection open, unanswered
+            }
+        });
+        let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().unwrap());
+        let client = Client::try_from(config).unwrap();
+        let cfg = LeaseConfig {
+            namespace: "seg-system".into(),
+            name: "seg-operator".into(),
+            identity: "a".into(),
+            duration: Duration::from_millis(1500),
+        };
+        let renewed = Instant::now();
+        let err = tokio::time::timeout(Duration::from_secs(10), hold(&client, &cfg, renewed))
+            .await
+            .expect("hold never gave up");
+        let took = renewed.elapsed();
+        assert!(err.to_string().contains("did not complete in time"), "{err}");
+        assert!(took >= Duration::from_millis(1000), "{took:?}");
+        assert!(
+            took < cfg.duration,
+            "still running when the Lease could expire: {took:?}"
+        );
     }
 }

@@ -212,15 +212,18 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let done =
         prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Succeeded));
     // A failed run of this generation is retried at its `nextRunTime`, not on every watch event
-    // (its own status write is one): a degraded cloud API is not called in a loop.
+    // (its own status writes are some): a degraded cloud API is not called in a loop. Without a
+    // `nextRunTime` (an invalid schedule) only a change of the Scan can help.
     let failed =
         prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Failed));
     if failed {
         let retry = prev
             .and_then(|p| p.next_run_time.as_deref())
             .and_then(|t| Timestamp::parse(t).ok());
-        if let Some(retry) = retry.filter(|r| *r > at) {
-            return Ok(Action::requeue(until(at, retry)));
+        match retry {
+            Some(r) if r > at => return Ok(Action::requeue(until(at, r))),
+            Some(_) => {}
+            None => return Ok(Action::await_change()),
         }
     }
     if done {
@@ -241,6 +244,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                 let st = with_conditions(
                     ScanStatus {
                         phase: Some(ScanPhase::Failed),
+                        next_run_time: None,
                         ..prev.cloned().unwrap_or_default()
                     },
                     prev,
@@ -342,9 +346,13 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let gathered = match gather(&ctx, &ns, &scan, at).await {
         Ok(g) => g,
         Err(Gather::Invalid { reason, message }) => {
+            // Re-checked after PERSISTENT_FAILURE_RETRY_FACTOR retry intervals (a referenced
+            // Secret or ConfigMap may appear), or at once when the Scan changes.
             let s = with_conditions(
                 ScanStatus {
                     phase: Some(ScanPhase::Failed),
+                    next_run_time: retry_time(&ctx, next_run, PERSISTENT_FAILURE_RETRY_FACTOR)
+                        .or_else(|| next_run.map(|t| t.to_rfc3339())),
                     ..prev.cloned().unwrap_or_default()
                 },
                 prev,
@@ -356,19 +364,21 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                 warn(&ctx, &scan, reason, &message).await;
                 write_status(&api, &name, &s).await?;
             }
-            return Ok(Action::await_change());
+            return Ok(Action::requeue(
+                ctx.retry_interval.saturating_mul(PERSISTENT_FAILURE_RETRY_FACTOR),
+            ));
         }
         Err(Gather::Cloud { error, retry }) => {
-            // Nothing could be read: the run failed with the adapter's code; retried later when
-            // the cause may pass (a time-out, an unreachable endpoint).
+            // Nothing could be read: the run failed with the adapter's code; retried after the
+            // retry interval when the cause may pass (a time-out, an unreachable endpoint), after
+            // PERSISTENT_FAILURE_RETRY_FACTOR intervals when it needs a fix (access denied).
             let message = format!("{}: {}", error.code, error.message);
+            let factor = if retry { 1 } else { PERSISTENT_FAILURE_RETRY_FACTOR };
             let s = with_conditions(
                 ScanStatus {
                     phase: Some(ScanPhase::Failed),
                     last_run_time: Some(now.clone()),
-                    next_run_time: retry
-                        .then(|| retry_time(&ctx, next_run))
-                        .flatten()
+                    next_run_time: retry_time(&ctx, next_run, factor)
                         .or_else(|| next_run.map(|t| t.to_rfc3339())),
                     inventory_errors: vec![error],
                     ..prev.cloned().unwrap_or_default()
@@ -385,11 +395,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
             );
             warn(&ctx, &scan, "InventoryUnavailable", &message).await;
             write_status(&api, &name, &s).await?;
-            return Ok(if retry {
-                Action::requeue(ctx.retry_interval)
-            } else {
-                Action::await_change()
-            });
+            return Ok(Action::requeue(ctx.retry_interval.saturating_mul(factor)));
         }
         Err(Gather::Kube(e)) => return Err(e),
     };
@@ -568,7 +574,7 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         let status = with_conditions(
             ScanStatus {
                 phase: Some(ScanPhase::Failed),
-                next_run_time: retry_time(&ctx, next_run).or(status.next_run_time.clone()),
+                next_run_time: retry_time(&ctx, next_run, 1).or(status.next_run_time.clone()),
                 ..status
             },
             Some(&running),
@@ -603,22 +609,29 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     })
 }
 
-/// Time from `now` to `then` (at least one second).
-/// When a failed run is tried again: the retry interval after the clock's now, or the
+/// How many retry intervals a run waits after a failure that will not pass by itself (access
+/// denied, a role that cannot be assumed): long enough not to hammer the API, short enough that
+/// fixing the cloud side (a trust policy) needs no change of the Scan.
+pub const PERSISTENT_FAILURE_RETRY_FACTOR: u32 = 10;
+
+/// When a failed run is tried again: `factor` retry intervals after the clock's now, or the
 /// schedule's next run when that comes first. `None` when the clock is unreadable.
-fn retry_time(ctx: &Context, next_run: Option<Timestamp>) -> Option<String> {
+fn retry_time(ctx: &Context, next_run: Option<Timestamp>, factor: u32) -> Option<String> {
     let now = Timestamp::parse(&(ctx.clock)()).ok()?;
-    let retry = i128::try_from(ctx.retry_interval.as_nanos()).unwrap_or(i128::MAX);
-    let at = Timestamp::from_unix_nanos(now.unix_nanos().saturating_add(retry)).ok()?;
-    Some(
-        match next_run {
-            Some(n) if n < at => n,
-            _ => at,
-        }
-        .to_rfc3339(),
-    )
+    retry_at(now, ctx.retry_interval.saturating_mul(factor), next_run).map(Timestamp::to_rfc3339)
 }
 
+/// `now + after`, or `next_run` when that comes first (pure).
+fn retry_at(now: Timestamp, after: Duration, next_run: Option<Timestamp>) -> Option<Timestamp> {
+    let after = i128::try_from(after.as_nanos()).unwrap_or(i128::MAX);
+    let at = Timestamp::from_unix_nanos(now.unix_nanos().saturating_add(after)).ok()?;
+    Some(match next_run {
+        Some(n) if n < at => n,
+        _ => at,
+    })
+}
+
+/// Time from `now` to `then` (at least one second).
 fn until(now: Timestamp, then: Timestamp) -> Duration {
     let ns = (then.unix_nanos() - now.unix_nanos()).max(1_000_000_000);
     Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
@@ -811,5 +824,30 @@ pub fn error_policy(_scan: Arc<Scan>, err: &Error, _ctx: Arc<Context>) -> Action
         Action::requeue(Duration::from_secs(5))
     } else {
         Action::await_change()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_failed_run_is_retried_after_the_interval_or_at_the_scheduled_run_if_sooner() {
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        let now = t("2026-12-01T10:00:00Z");
+        let minute = Duration::from_secs(60);
+        assert_eq!(retry_at(now, minute, None), Some(t("2026-12-01T10:01:00Z")));
+        assert_eq!(
+            retry_at(now, minute * PERSISTENT_FAILURE_RETRY_FACTOR, None),
+            Some(t("2026-12-01T10:10:00Z"))
+        );
+        let soon = t("2026-12-01T10:00:30Z");
+        assert_eq!(retry_at(now, minute, Some(soon)), Some(soon));
+        let later = t("2026-12-01T11:00:00Z");
+        assert_eq!(
+            retry_at(now, minute, Some(later)),
+            Some(t("2026-12-01T10:01:00Z"))
+        );
     }
 }

@@ -56,6 +56,8 @@ struct Answer {
 #[derive(Default)]
 struct Shared {
     rules: BTreeMap<String, Fault>,
+    /// A fault for every service not in the list.
+    others: Option<(Fault, Vec<String>)>,
     answers: Vec<Answer>,
     /// Requests per service seen so far.
     seen: BTreeMap<String, u64>,
@@ -142,6 +144,13 @@ impl ApiProxy {
         self.state.changed.notify_all();
     }
 
+    /// Apply `fault` to every later request of every service but those in `except` (for
+    /// example everything but `sts`: the caller's identity is read, and then the API is gone).
+    pub fn fail_all_except(&self, except: &[&str], fault: Fault) {
+        self.state.lock().others = Some((fault, except.iter().map(|s| (*s).to_owned()).collect()));
+        self.state.changed.notify_all();
+    }
+
     /// Answer, with `200` and `body`, the requests of `service` (in `region`, when given) whose
     /// request line or body contains `matches`, instead of forwarding them; for example
     /// `answer("access-analyzer", Some("us-east-1"), "GET /analyzer", "application/json", ..)`.
@@ -158,14 +167,22 @@ impl ApiProxy {
 
     /// Remove every fault rule; held requests go on to the upstream. Answers stay.
     pub fn clear(&self) {
-        self.state.lock().rules.clear();
+        let mut s = self.state.lock();
+        s.rules.clear();
+        s.others = None;
+        drop(s);
         self.state.changed.notify_all();
     }
 
     /// Remove the [`Fault::Hold`] rules and let the held requests go on to the upstream of this
     /// moment.
     pub fn release(&self) {
-        self.state.lock().rules.retain(|_, f| *f != Fault::Hold);
+        let mut s = self.state.lock();
+        s.rules.retain(|_, f| *f != Fault::Hold);
+        if s.others.as_ref().is_some_and(|(f, _)| *f == Fault::Hold) {
+            s.others = None;
+        }
+        drop(s);
         self.state.changed.notify_all();
     }
 
@@ -233,6 +250,17 @@ impl Drop for ApiProxy {
     }
 }
 
+impl Shared {
+    fn fault(&self, service: &str) -> Option<Fault> {
+        self.rules.get(service).copied().or_else(|| {
+            self.others
+                .as_ref()
+                .filter(|(_, except)| !except.iter().any(|e| e == service))
+                .map(|(f, _)| *f)
+        })
+    }
+}
+
 fn accept_loop(listener: &TcpListener, state: &Arc<State>) {
     while !state.stop.load(Ordering::SeqCst) {
         match listener.accept() {
@@ -258,7 +286,8 @@ fn serve(mut client: TcpStream, state: &State) {
         let mut s = state.lock();
         *s.seen.entry(service.clone()).or_default() += 1;
         s.last_activity = Some(Instant::now());
-        match s.rules.get(&service) {
+        let mut was_held = false;
+        match s.fault(&service) {
             Some(Fault::Refuse) => {
                 drop(s);
                 state.changed.notify_all();
@@ -268,7 +297,8 @@ fn serve(mut client: TcpStream, state: &State) {
             Some(Fault::Hold) => {
                 *s.held.entry(service.clone()).or_default() += 1;
                 state.changed.notify_all();
-                while s.rules.get(&service) == Some(&Fault::Hold) && !state.stop.load(Ordering::SeqCst) {
+                was_held = true;
+                while s.fault(&service) == Some(Fault::Hold) && !state.stop.load(Ordering::SeqCst) {
                     s = state
                         .changed
                         .wait_timeout(s, Duration::from_millis(100))
@@ -283,7 +313,7 @@ fn serve(mut client: TcpStream, state: &State) {
                     let _ = client.shutdown(Shutdown::Both);
                     return;
                 }
-                if s.rules.get(&service) == Some(&Fault::Refuse) {
+                if s.fault(&service) == Some(Fault::Refuse) {
                     drop(s);
                     let _ = client.shutdown(Shutdown::Both);
                     return;
@@ -294,7 +324,8 @@ fn serve(mut client: TcpStream, state: &State) {
         let text = String::from_utf8_lossy(&req);
         let first_line = text.lines().next().unwrap_or_default();
         let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-        let answer = s.answers.iter().find(|a| {
+        // A held request goes on to the upstream, as `Fault::Hold` says, never to an answer.
+        let answer = s.answers.iter().filter(|_| !was_held).find(|a| {
             a.service == service
                 && a.region.as_ref().is_none_or(|r| *r == region)
                 && (first_line.contains(&a.matches) || body.contains(&a.matches))
@@ -378,13 +409,27 @@ fn credential_scope(req: &[u8]) -> Option<(String, String)> {
     Some(((*parts.get(3)?).to_owned(), (*parts.get(2)?).to_owned()))
 }
 
+/// The request with `Connection: close` instead of any `Connection` header it had.
 fn with_connection_close(req: &[u8]) -> Vec<u8> {
-    let Some(line_end) = req.windows(2).position(|w| w == b"\r\n") else {
+    let Some(head_end) = req.windows(4).position(|w| w == b"\r\n\r\n") else {
         return req.to_vec();
     };
-    let mut out = req[..line_end + 2].to_vec();
-    out.extend_from_slice(b"Connection: close\r\n");
-    out.extend_from_slice(&req[line_end + 2..]);
+    let head = String::from_utf8_lossy(&req[..head_end]);
+    let mut lines = head.split("\r\n");
+    let mut out = String::new();
+    out.push_str(lines.next().unwrap_or_default());
+    out.push_str("\r\nConnection: close");
+    for line in lines {
+        let is_connection = line
+            .split_once(':')
+            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("connection"));
+        if !is_connection {
+            out.push_str("\r\n");
+            out.push_str(line);
+        }
+    }
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&req[head_end..]);
     out
 }
 
@@ -461,6 +506,30 @@ Credential=k/20261201/us-east-1/{service}/aws4_request, Signature=0\r\n\r\n"
             get(p.port(), "ec2").unwrap_or_default().is_empty(),
             "faults first"
         );
+    }
+
+    #[test]
+    fn forwarded_requests_ask_the_upstream_to_close() {
+        let req = b"GET / HTTP/1.1\r\nHost: x\r\nconnection: keep-alive\r\nA: b\r\n\r\nbody";
+        assert_eq!(
+            String::from_utf8(with_connection_close(req)).unwrap(),
+            "GET / HTTP/1.1\r\nConnection: close\r\nHost: x\r\nA: b\r\n\r\nbody"
+        );
+        let req = b"GET / HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            String::from_utf8(with_connection_close(req)).unwrap(),
+            "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn every_service_but_the_excepted_ones_can_fail() {
+        let p = ApiProxy::start(upstream()).unwrap();
+        p.fail_all_except(&["sts"], Fault::Refuse);
+        assert!(get(p.port(), "sts").unwrap().starts_with(b"HTTP/1.1 200"));
+        assert!(get(p.port(), "ec2").unwrap_or_default().is_empty());
+        p.clear();
+        assert!(get(p.port(), "ec2").unwrap().starts_with(b"HTTP/1.1 200"));
     }
 
     #[test]

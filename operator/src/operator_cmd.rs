@@ -77,7 +77,7 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let client = kube::Client::try_default()
             .await
             .map_err(|e| CliError::Usage(format!("no Kubernetes client configuration: {e}")))?;
@@ -91,19 +91,6 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
                     .map(|h| h.trim().to_string())
             })
             .unwrap_or_else(|| format!("seg-{}", std::process::id()));
-        let lease = seg_controllers::lease::LeaseConfig {
-            namespace: args.lease_namespace,
-            name: "seg-operator".into(),
-            identity: identity.clone(),
-            duration: std::time::Duration::from_secs(args.lease_seconds.max(2)),
-        };
-        seg_controllers::lease::acquire(&client, &lease)
-            .await
-            .map_err(|e| CliError::Usage(format!("leader election: {e}")))?;
-        eprintln!(
-            "seg operator: {identity} is the leader (Lease {}/{})",
-            lease.namespace, lease.name
-        );
         let mut ctx = Context::new(client.clone(), builtins, vec![embedded::dev_key()?]);
         ctx.inventory_dir = args.inventory_dir;
         ctx.export_dir = args.export_dir;
@@ -137,6 +124,20 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
             timeout: std::time::Duration::from_secs(args.aws_timeout_seconds),
             max_attempts: args.aws_max_attempts,
         };
+        let lease = seg_controllers::lease::LeaseConfig {
+            namespace: args.lease_namespace,
+            name: "seg-operator".into(),
+            identity: identity.clone(),
+            duration: std::time::Duration::from_secs(args.lease_seconds.max(2)),
+        };
+        // Everything is set up before the Lease is taken: from here on it is renewed.
+        let acquired = seg_controllers::lease::acquire(&client, &lease)
+            .await
+            .map_err(|e| CliError::Usage(format!("leader election: {e}")))?;
+        eprintln!(
+            "seg operator: {identity} is the leader (Lease {}/{})",
+            lease.namespace, lease.name
+        );
         let ctx = Arc::new(ctx);
         eprintln!("seg operator: watching Benchmarks and Scans in all namespaces");
         let controllers = async {
@@ -154,16 +155,23 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
                         "seg operator: released the Lease {}/{}",
                         lease.namespace, lease.name
                     ),
-                    Ok(false) => {}
+                    Ok(false) => eprintln!(
+                        "seg operator: the Lease {}/{} was no longer ours to release",
+                        lease.namespace, lease.name
+                    ),
                     Err(e) => eprintln!("seg operator: could not release the Lease: {e}"),
                 }
                 eprintln!("seg operator: stopped");
                 Ok(ExitCode::SUCCESS)
             }
-            lost = seg_controllers::lease::hold(&client, &lease) => {
+            lost = seg_controllers::lease::hold(&client, &lease, acquired) => {
                 eprintln!("seg operator: leadership lost ({lost}); stopping so that only one replica writes");
                 Ok(ExitCode::from(1))
             }
         }
-    })
+    });
+    // After leadership is lost, evaluations still running on blocking threads are abandoned
+    // rather than waited for: the process must stop writing now.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }

@@ -123,7 +123,14 @@ fn only_the_lease_holder_reconciles_and_a_successor_takes_over() {
         log.contains("released the Lease seg-system/seg-operator"),
         "{log}"
     );
-    assert_eq!(holder(&cp), "", "released");
+    let lease = cp
+        .kubectl_ok(
+            User::Admin,
+            ["get", "lease", "seg-operator", "-n", "seg-system", "-o", "json"],
+        )
+        .unwrap();
+    let lease: serde_json::Value = serde_json::from_str(&lease).unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "released: {lease}");
     // So a new replica leads at once, without waiting for the Lease to expire.
     let (mut c, log_c) = replica(&cp, "replica-c");
     wait("replica-c leads", &[&log_c], || holder(&cp) == "replica-c");

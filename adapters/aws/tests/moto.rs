@@ -12,15 +12,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use seg_adapter_aws::{collect_with_credentials, AwsScanConfig, Collection, SharedCredentialsProvider};
-use seg_e2e::Moto;
+use seg_e2e::{ApiProxy, Fault, Moto};
 use seg_engine::time::Timestamp;
 use serde_json::Value;
 
@@ -558,98 +557,6 @@ fn a_silent_endpoint_fails_the_run_as_a_timeout() {
     assert_eq!(err.code(), "SEG_ADAPTER_TIMEOUT", "{err}");
 }
 
-/// What the proxy does with every request after the first `GetCallerIdentity`.
-#[derive(Clone, Copy, PartialEq)]
-enum AfterIdentity {
-    /// Close the connection without an answer and stop listening: the server went away.
-    GoAway,
-    /// Keep the connection open and never answer.
-    Hang,
-}
-
-/// A loopback proxy to moto that forwards STS `GetCallerIdentity` and then fails everything.
-fn proxy(upstream: u16, mode: AfterIdentity) -> (u16, Arc<AtomicBool>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let done = Arc::new(AtomicBool::new(false));
-    let done2 = done.clone();
-    std::thread::spawn(move || {
-        listener.set_nonblocking(true).unwrap();
-        let gone = Arc::new(AtomicBool::new(false));
-        let mut held: Vec<TcpStream> = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(120);
-        while !done2.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
-            if mode == AfterIdentity::GoAway && gone.load(Ordering::SeqCst) {
-                break; // drop the listener: connections are refused from now on
-            }
-            match listener.accept() {
-                Ok((mut client, _)) => {
-                    client.set_nonblocking(false).unwrap();
-                    client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                    let Some(req) = read_request(&mut client) else {
-                        continue;
-                    };
-                    if String::from_utf8_lossy(&req).contains("GetCallerIdentity") {
-                        if let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) {
-                            let req = with_connection_close(&req);
-                            let _ = up.write_all(&req);
-                            let mut resp = Vec::new();
-                            let _ = up.read_to_end(&mut resp);
-                            let _ = client.write_all(&resp);
-                        }
-                        let _ = client.shutdown(Shutdown::Both);
-                    } else if mode == AfterIdentity::GoAway {
-                        gone.store(true, Ordering::SeqCst);
-                        let _ = client.shutdown(Shutdown::Both);
-                    } else {
-                        held.push(client);
-                    }
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    });
-    (port, done)
-}
-
-fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).ok()?;
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some(buf);
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn with_connection_close(req: &[u8]) -> Vec<u8> {
-    let Some(line_end) = req.windows(2).position(|w| w == b"\r\n") else {
-        return req.to_vec();
-    };
-    let mut out = req[..line_end + 2].to_vec();
-    out.extend_from_slice(b"Connection: close\r\n");
-    out.extend_from_slice(&req[line_end + 2..]);
-    out
-}
-
 fn assert_every_service_degraded(c: &Collection, code: &str) {
     assert!(c.items.is_empty(), "items without a server: {:?}", c.items.len());
     let services: BTreeSet<&str> = c.degraded.iter().map(|d| d.service.as_str()).collect();
@@ -680,14 +587,15 @@ fn assert_every_service_degraded(c: &Collection, code: &str) {
 #[test]
 fn a_server_that_goes_away_after_the_first_call_degrades_every_service() {
     let moto = start_moto();
-    let (port, done) = proxy(moto.port(), AfterIdentity::GoAway);
-    let mut cfg = config(&format!("http://127.0.0.1:{port}"));
+    // The caller's identity is read; every other request is closed without an answer.
+    let proxy = ApiProxy::start(moto.port()).unwrap();
+    proxy.fail_all_except(&["sts"], Fault::Refuse);
+    let mut cfg = config(&proxy.endpoint());
     cfg.max_attempts = 1;
     cfg.timeout = Duration::from_secs(5);
     let c = rt()
         .block_on(collect_with_credentials(&cfg, creds()))
         .expect("identity worked");
-    done.store(true, Ordering::SeqCst);
     assert_eq!(c.account_id, seg_e2e::DEFAULT_ACCOUNT_ID);
     assert_every_service_degraded(&c, "SEG_ADAPTER_UNAVAILABLE");
 }
@@ -695,13 +603,14 @@ fn a_server_that_goes_away_after_the_first_call_degrades_every_service() {
 #[test]
 fn a_server_that_stops_answering_after_the_first_call_degrades_with_timeouts() {
     let moto = start_moto();
-    let (port, done) = proxy(moto.port(), AfterIdentity::Hang);
-    let mut cfg = config(&format!("http://127.0.0.1:{port}"));
+    // The caller's identity is read; every other request is held, unanswered.
+    let proxy = ApiProxy::start(moto.port()).unwrap();
+    proxy.fail_all_except(&["sts"], Fault::Hold);
+    let mut cfg = config(&proxy.endpoint());
     cfg.max_attempts = 1;
     cfg.timeout = Duration::from_secs(1);
     let c = rt()
         .block_on(collect_with_credentials(&cfg, creds()))
         .expect("identity worked");
-    done.store(true, Ordering::SeqCst);
     assert_every_service_degraded(&c, "SEG_ADAPTER_TIMEOUT");
 }

@@ -265,7 +265,14 @@ fn wire_time(v: Option<&Value>, member: &str) -> Result<Option<DateTime>, String
             if t.as_bytes().get(10) == Some(&b' ') {
                 t.replace_range(10..11, "T");
             }
-            Ok(DateTime::from_str(&t, Format::DateTimeWithOffset).ok())
+            if let Ok(d) = DateTime::from_str(&t, Format::DateTimeWithOffset) {
+                return Ok(Some(d));
+            }
+            // A date-time without an offset: valid, but no instant.
+            if DateTime::from_str(&format!("{t}Z"), Format::DateTimeWithOffset).is_ok() {
+                return Ok(None);
+            }
+            Err(format!("{member} is not a date-time: {t:?}"))
         }
         Some(other) => Err(format!("{member} is not a timestamp: {other}")),
     }
@@ -464,7 +471,13 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> (Part
                 // A successful answer the SDK could not deserialize: read its body (the recorded
                 // evidence); if that fails too, the SDK's error stands.
                 Err(e) => match (e.status, e.code.as_deref(), e.body.as_deref()) {
-                    (Some(200..=299), None, Some(body)) => batch_from_body(body).map_err(|_| e.error),
+                    (Some(200..=299), None, Some(body)) => batch_from_body(body).map_err(|why| {
+                        AwsError::response(
+                            "config:BatchGetResourceConfig",
+                            region,
+                            format!("{}; reading the answer's body: {why}", e.error),
+                        )
+                    }),
                     _ => Err(e.error),
                 },
             };
@@ -645,7 +658,7 @@ mod tests {
         );
         // No offset: no instant, left out.
         assert_eq!(t(Value::from("2026-11-23 12:00:00.123456")), Ok(None));
-        assert_eq!(t(Value::from("yesterday")), Ok(None));
+        assert!(t(Value::from("yesterday")).is_err());
         assert_eq!(wire_time(None, "t"), Ok(None));
         assert_eq!(wire_time(Some(&Value::Null), "t"), Ok(None));
         assert!(t(Value::Bool(true)).is_err());
