@@ -428,10 +428,12 @@ pub struct ScanStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub last_completion_time: Option<String>,
-    /// When the next run starts (RFC 3339): the next scheduled run, or, after a failed run that
-    /// is retried (a degraded or unreachable cloud API), the retry (`seg operator
-    /// --retry-seconds` later, or the scheduled run if sooner). Absent without a schedule and
-    /// nothing to retry.
+    /// When the next run starts (RFC 3339): the next scheduled run, or, after a failed run, its
+    /// retry: `seg operator --retry-seconds` later for a degraded or unreachable cloud API, ten
+    /// times that for a failure that needs a fix (access denied, a missing Secret or
+    /// ConfigMap), or the scheduled run if sooner. A failed run is not started again before.
+    /// Absent without a schedule and nothing to retry, and when only a change of the Scan can
+    /// help (an invalid schedule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub next_run_time: Option<String>,
