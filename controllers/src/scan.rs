@@ -409,7 +409,8 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let progress = Arc::new(Progress::default());
     let mut job = tokio::task::spawn_blocking({
         let (bundle, progress, org) = (bundle.clone(), progress.clone(), ns.clone());
-        move || evaluate(&bundle, &text, at, &org, progress)
+        let tags = scan.spec.tags.clone();
+        move || evaluate(&bundle, &text, at, &org, tags, progress)
     });
     let mut tick = tokio::time::interval(ctx.progress_interval);
     tick.tick().await;
@@ -746,6 +747,7 @@ fn evaluate(
     text: &str,
     at: Timestamp,
     ns: &str,
+    tags: BTreeMap<String, String>,
     progress: Arc<Progress>,
 ) -> Result<(ScanReport, usize), Error> {
     let inventory = JsonlInventory::from_text(text);
@@ -760,6 +762,7 @@ fn evaluate(
     let request = EvalRequest {
         scope: Scope {
             org_id: ns.to_string(),
+            tags,
             ..Scope::default()
         },
         control_ids: Vec::new(),

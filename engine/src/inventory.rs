@@ -142,6 +142,8 @@ struct Envelope<'a> {
     version: Option<Value>,
     #[serde(borrow)]
     configuration: Option<&'a RawValue>,
+    // AWS Config items and Azure rows: `{"key": "value"}`
+    tags: Option<Value>,
     // Azure Resource Graph row
     id: Option<Value>,
     #[serde(rename = "type")]
@@ -161,6 +163,39 @@ struct Envelope<'a> {
 #[derive(Debug, Default, Deserialize)]
 struct GcpResource {
     location: Option<Value>,
+    data: Option<GcpData>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GcpData {
+    labels: Option<Value>,
+}
+
+/// Tags as `{"key": "value"}` (AWS Config items, Azure rows, GCP labels), or as a list of
+/// `{"key"|"Key": .., "value"|"Value": ..}` (the AWS service APIs' shape). Values that are not
+/// strings (a malformed tag) are left out: a tag filter then does not select the asset.
+fn tag_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    match v {
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                if let Some(v) = v.as_str() {
+                    out.insert(k.clone(), v.to_string());
+                }
+            }
+        }
+        Some(Value::Array(a)) => {
+            for t in a {
+                let get =
+                    |lower: &str, upper: &str| t.get(lower).or_else(|| t.get(upper)).and_then(Value::as_str);
+                if let (Some(k), Some(v)) = (get("key", "Key"), get("value", "Value")) {
+                    out.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Normalize one JSON record; `Ok(None)` for a deleted resource.
@@ -264,6 +299,7 @@ fn normalize_aws(env: &Envelope<'_>, body: Box<RawValue>) -> Result<Record, Stri
             provider: Provider::Aws,
             name,
             properties,
+            tags: tag_map(env.tags.as_ref()),
             discovered_at: captured,
         },
         config: ConfigDoc {
@@ -298,6 +334,7 @@ fn normalize_azure(env: &Envelope<'_>, body: Box<RawValue>) -> Result<InventoryI
             provider: Provider::Azure,
             name,
             properties,
+            tags: tag_map(env.tags.as_ref()),
             discovered_at: captured,
         },
         config: ConfigDoc {
@@ -336,6 +373,12 @@ fn normalize_gcp(env: &Envelope<'_>, body: Box<RawValue>) -> Result<InventoryIte
             provider: Provider::Gcp,
             name: short,
             properties,
+            tags: tag_map(
+                env.resource
+                    .as_ref()
+                    .and_then(|r| r.data.as_ref())
+                    .and_then(|d| d.labels.as_ref()),
+            ),
             discovered_at: captured,
         },
         config: ConfigDoc {
@@ -352,6 +395,27 @@ mod tests {
     use super::*;
 
     const CI: &str = r#"{"version":"1.3","accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00.000Z","configurationItemStatus":"OK","resourceType":"AWS::S3::Bucket","resourceId":"logs","resourceName":"logs","awsRegion":"us-east-1","arn":"arn:aws:s3:::logs","configuration":{"name":"logs"}}"#;
+
+    #[test]
+    fn tags_are_read_from_aws_azure_and_gcp_records() {
+        let aws = CI.replace(
+            r#""configuration""#,
+            r#""tags":{"env":"prod","n":1},"configuration""#,
+        );
+        let azure = r#"{"id":"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a","name":"a","type":"microsoft.storage/storageaccounts","subscriptionId":"s1","location":"westeurope","capturedAt":"2026-11-20T10:00:00Z","tags":{"env":"prod"},"properties":{}}"#;
+        let gcp = r#"{"name":"//storage.googleapis.com/b","assetType":"storage.googleapis.com/Bucket","updateTime":"2026-11-20T10:00:00Z","resource":{"location":"EU","data":{"name":"b","labels":{"env":"prod"}}}}"#;
+        let text = [aws.as_str(), azure, gcp].join("\n");
+        let p = parse_jsonl(&text);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let want: BTreeMap<String, String> = [("env".to_string(), "prod".to_string())].into();
+        for it in &p.items {
+            // A tag whose value is not a string is left out.
+            assert_eq!(it.asset.tags, want, "{}", it.asset.asset_ref.urn);
+        }
+        let list = serde_json::json!([{"Key": "env", "Value": "prod"}, {"key": "team", "value": "a"}]);
+        assert_eq!(tag_map(Some(&list)).len(), 2);
+        assert!(parse_jsonl(CI).items[0].asset.tags.is_empty());
+    }
 
     #[test]
     fn aws_items_become_assets_with_urns() {

@@ -148,6 +148,7 @@ pub struct Scope {
     pub project: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Only assets carrying all of these tags (with these values) are in scope.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -226,7 +227,17 @@ pub struct Asset {
     pub name: Option<String>,
     #[serde(default)]
     pub properties: BTreeMap<String, PropertyValue>,
+    /// The provider's tags (AWS and Azure tags, GCP labels), which a [`Scope`] can select on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     pub discovered_at: Timestamp,
+}
+
+impl Scope {
+    /// Whether the asset carries every tag of the scope with the same value (no tags: all do).
+    pub fn selects_tags(&self, asset: &Asset) -> bool {
+        self.tags.iter().all(|(k, v)| asset.tags.get(k) == Some(v))
+    }
 }
 
 impl Asset {

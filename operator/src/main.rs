@@ -164,6 +164,17 @@ struct ScanArgs {
     /// Tenant id recorded in the run summary.
     #[arg(long, default_value = "default")]
     org: String,
+    /// Only assets carrying this tag (`key=value`; AWS/Azure tags, GCP labels); repeat for more,
+    /// all must match.
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    tags: Vec<(String, String)>,
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
 }
 
 fn main() -> ExitCode {

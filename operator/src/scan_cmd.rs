@@ -106,6 +106,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
     let request = EvalRequest {
         scope: Scope {
             org_id: args.org.clone(),
+            tags: args.tags.iter().cloned().collect(),
             ..Scope::default()
         },
         control_ids: Vec::new(),

@@ -99,6 +99,96 @@ fn every_control_has_a_pass_and_a_fail_in_the_demo() {
 }
 
 #[test]
+fn tags_select_the_assets_that_carry_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(repo().join("operator/demo/aws-demo-account.jsonl")).unwrap();
+    // Every other item is tagged env=prod (and team=a every fourth).
+    let tagged: Vec<String> = demo
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if i % 2 == 0 {
+                v["tags"] = serde_json::json!({"env": "prod"});
+            }
+            if i % 4 == 0 {
+                v["tags"]["team"] = "a".into();
+            }
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(dir.path().join("inv.jsonl"), tagged.join("\n")).unwrap();
+    let b = bundle_dir();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--bundle",
+            b.to_str().unwrap(),
+            "--inventory",
+            "inv.jsonl",
+            "--format",
+            "json",
+            "--at",
+            AT,
+        ];
+        args.extend_from_slice(extra);
+        let out = seg(&args, dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut results: Vec<(String, String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+                (s(&f["asset"]["urn"]), s(&f["control_id"]), s(&f["result"]))
+            })
+            .collect();
+        results.sort();
+        results
+    };
+    let urns_with = |min: usize| -> std::collections::BTreeSet<String> {
+        tagged
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % min == 0)
+            .map(|(_, l)| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let kind = v["resourceType"]
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase()
+                    .replace("::", ".");
+                format!(
+                    "urn:asset:aws:{kind}:{}/{}/{}",
+                    v["accountId"].as_str().unwrap(),
+                    v["awsRegion"].as_str().unwrap(),
+                    v["resourceId"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let all = run(&[]);
+    for (tags, every) in [
+        (&["--tag", "env=prod"][..], 2),
+        (&["--tag", "env=prod", "--tag", "team=a"][..], 4),
+    ] {
+        let selected = urns_with(every);
+        let want: Vec<_> = all
+            .iter()
+            .filter(|(u, _, _)| selected.contains(u))
+            .cloned()
+            .collect();
+        assert!(!want.is_empty() && want.len() < all.len(), "{tags:?}");
+        assert_eq!(run(tags), want, "{tags:?}");
+    }
+    assert!(run(&["--tag", "env=dev"]).is_empty());
+    let bad = seg(&["scan", "--demo", "--tag", "novalue"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("KEY=VALUE"), "{}", text(&bad.stderr));
+}
+
+#[test]
 fn ocsf_output_is_byte_identical_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let inv = repo().join("operator/demo/aws-demo-account.jsonl");

@@ -114,6 +114,55 @@ spec:
     };
     wait("scan Succeeded", &log, || phase() == "Succeeded");
 
+    // spec.tags selects assets: the demo account carries no such tag, so nothing is evaluated.
+    cp.apply(
+        User::Admin,
+        "apiVersion: seg.neurocipher.io/v1alpha1
+kind: Scan
+metadata: {name: tagged, namespace: tenant-a}
+spec:
+  benchmarkRef: {name: cis}
+  provider: inventory
+  inventory:
+    configMapKeyRef: {name: demo-inventory, key: items.jsonl}
+  tags: {seg-e2e: selected}
+",
+    )
+    .unwrap();
+    let tagged = |path: &str| {
+        kubectl(
+            &cp,
+            &[
+                "get",
+                "scan",
+                "tagged",
+                "-n",
+                "tenant-a",
+                "-o",
+                &format!("jsonpath={path}"),
+            ],
+        )
+    };
+    wait("tagged scan Succeeded", &log, || {
+        tagged("{.status.phase}") == "Succeeded"
+    });
+    assert_eq!(
+        tagged("{.status.progress.assetsEvaluated}"),
+        "0",
+        "{}",
+        tagged("{.status}")
+    );
+    assert_eq!(
+        tagged("{.status.resultCounts.fail}"),
+        "0",
+        "{}",
+        tagged("{.status}")
+    );
+    kubectl(
+        &cp,
+        &["delete", "scan", "tagged", "-n", "tenant-a", "--wait=true"],
+    );
+
     // The same evaluation offline, at the Scan's evaluation time.
     let at = kubectl(
         &cp,

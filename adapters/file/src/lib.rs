@@ -158,7 +158,7 @@ impl JsonlInventory {
             ]
             .contains(&Some(p))
         });
-        region_ok && project_ok
+        region_ok && project_ok && scope.selects_tags(asset)
     }
 }
 
@@ -272,6 +272,40 @@ mod tests {
             ),
             Err(PortError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn scope_tags_select_assets_carrying_every_tag() {
+        let tagged = |id: usize, tags: &str| {
+            format!(
+                r#"{{"accountId":"111122223333","configurationItemCaptureTime":"2026-11-20T10:00:00Z","resourceType":"A","resourceId":"r{id}","awsRegion":"us-east-1","configuration":{{}},"tags":{tags}}}"#
+            )
+        };
+        let text = [
+            tagged(1, r#"{"env":"prod","team":"a"}"#),
+            tagged(2, r#"{"env":"prod"}"#),
+            tagged(3, r#"{"env":"dev","team":"a"}"#),
+            tagged(4, "{}"),
+        ]
+        .join("\n");
+        let inv = JsonlInventory::from_text(&text);
+        let ids = |tags: &[(&str, &str)]| {
+            let scope = Scope {
+                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                ..Scope::default()
+            };
+            let p = inv
+                .list_assets(&scope, &[], None, &PageRequest::default())
+                .unwrap();
+            p.assets
+                .iter()
+                .map(|a| a.property_str("resource_id").unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&[]), ["r1", "r2", "r3", "r4"]);
+        assert_eq!(ids(&[("env", "prod")]), ["r1", "r2"]);
+        assert_eq!(ids(&[("env", "prod"), ("team", "a")]), ["r1"]);
+        assert_eq!(ids(&[("env", "staging")]), Vec::<String>::new());
     }
 
     #[test]
