@@ -31,24 +31,6 @@ sys.modules["seed_aws"] = seed_aws
 _spec.loader.exec_module(seed_aws)
 
 
-def tls_only_policy(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-    )
-
-
 def seed(ctx: Any) -> dict[str, Any]:
     acct = ctx.account_id
     out: dict[str, Any] = {"account_id": acct, "region": ctx.region}
@@ -92,7 +74,7 @@ def seed(ctx: Any) -> dict[str, Any]:
     open_ = f"seg-adapter-open-{acct}"
     seed_aws.create_bucket(ctx, tls, public_access_block=True)
     seed_aws.create_bucket(ctx, open_, public_access_block=False)
-    s3.put_bucket_policy(Bucket=tls, Policy=tls_only_policy(tls))
+    s3.put_bucket_policy(Bucket=tls, Policy=seed_aws.tls_only_policy(tls))
     s3.put_bucket_versioning(Bucket=tls, VersioningConfiguration={"Status": "Enabled"})
     # S3 Control prefixes the host with the account id; a simulator on 127.0.0.1 needs the plain host.
     s3control = boto3.client(

@@ -35,24 +35,6 @@ sys.modules["seed_aws"] = seed_aws
 _spec.loader.exec_module(seed_aws)
 
 
-def tls_only_policy(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
-    )
-
-
 def account_public_access_block(ctx: Any) -> None:
     acct = ctx.account_id
     # S3 Control prefixes the host with the account id; a simulator on 127.0.0.1 needs the plain host.
@@ -103,7 +85,7 @@ def seed(ctx: Any, resource_types: str) -> dict[str, Any]:
     seed_aws.create_bucket(ctx, tls, public_access_block=True)
     seed_aws.create_bucket(ctx, open_, public_access_block=False)
     seed_aws.create_bucket(ctx, delivery, public_access_block=True)
-    s3.put_bucket_policy(Bucket=tls, Policy=tls_only_policy(tls))
+    s3.put_bucket_policy(Bucket=tls, Policy=seed_aws.tls_only_policy(tls))
     s3.put_bucket_tagging(Bucket=tls, Tagging={"TagSet": [{"Key": "team", "Value": "platform"}]})
     out["buckets"] = {"tls": tls, "open": open_, "delivery": delivery}
     account_public_access_block(ctx)

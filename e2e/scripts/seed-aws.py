@@ -96,6 +96,25 @@ class AccountContext:
         return self._clients[service]
 
 
+def tls_only_policy(bucket: str) -> str:
+    """A bucket policy that denies every request not made over TLS (CIS 3.1.1)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
+
+
 def _already_exists(err: ClientError, *codes: str) -> bool:
     return err.response.get("Error", {}).get("Code") in codes
 

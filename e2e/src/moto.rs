@@ -155,13 +155,23 @@ impl Moto {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let script = repo_root().join("e2e").join("scripts").join("seed-aws.py");
+        self.run_script("seed-aws.py", args)
+    }
+
+    /// Runs the seeding script `e2e/scripts/<script> --endpoint-url <endpoint> <args>` with the
+    /// virtualenv's python and returns its stdout; fails, with its stderr, when it fails.
+    pub fn run_script<I, S>(&self, script: &str, args: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let path = repo_root().join("e2e").join("scripts").join(script);
         let mut cmd = self.python_command();
-        cmd.arg(script)
+        cmd.arg(path)
             .arg("--endpoint-url")
             .arg(self.endpoint())
             .args(args);
-        let out = run_ok(&mut cmd).context("seeding moto")?;
+        let out = run_ok(&mut cmd).context(format!("running {script}"))?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 

@@ -35,20 +35,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn start_moto() -> (Moto, Value) {
     std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
     let moto = Moto::start().unwrap();
-    let script = seg_e2e::repo_root().join("e2e/scripts/seed-aws-adapter.py");
-    let out = moto
-        .python_command()
-        .arg(script)
-        .arg("--endpoint-url")
-        .arg(moto.endpoint())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "seeding: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary = serde_json::from_slice(&out.stdout).unwrap();
+    let out = moto.run_script("seed-aws-adapter.py", Vec::<&str>::new()).unwrap();
+    let summary = serde_json::from_str(&out).unwrap();
     // EBS encryption by default: on in us-east-1, off (moto's default) in us-west-2.
     let out = moto
         .run_python(&format!(

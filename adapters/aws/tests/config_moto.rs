@@ -18,67 +18,23 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use seg_adapter_aws::{
-    collect_with_credentials, item_key, AwsScanConfig, Collection, SharedCredentialsProvider,
-};
+use common::{config, creds, rt, seed, start_moto, AT};
+use seg_adapter_aws::{collect_with_credentials, item_key, Collection};
 use seg_e2e::Moto;
 use seg_engine::time::Timestamp;
 use serde_json::Value;
 
-const AT: &str = "2026-11-23T12:00:00Z";
-
 /// What moto does not implement (see `tests/moto.rs`): the only degradations expected.
 const MOTO_GAPS: &[&str] = &["access-analyzer:ListAnalyzers", "ec2:GetEbsDefaultKmsKeyId"];
 
-fn creds() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "seg-test"))
-}
-
-fn config(endpoint: &str) -> AwsScanConfig {
-    let mut c = AwsScanConfig::new(vec!["us-east-1".into()], Timestamp::parse(AT).unwrap());
-    c.endpoint_url = Some(endpoint.to_string());
-    c.timeout = Duration::from_secs(20);
-    c.max_attempts = 2;
-    c
-}
-
-fn start_moto() -> Moto {
-    // The AWS managed policies the IAM collector reads exist only when moto loads them; the
-    // server inherits this process's environment.
-    std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
-    Moto::start().expect("moto server (run `bash e2e/scripts/moto-venv.sh` first)")
-}
-
 /// Runs `e2e/scripts/seed-aws-config.py` recording `resource_types` (`all` or a comma list).
-fn seed(moto: &Moto, resource_types: &str) -> Value {
-    let script = seg_e2e::repo_root().join("e2e/scripts/seed-aws-config.py");
-    let out = moto
-        .python_command()
-        .arg(script)
-        .arg("--endpoint-url")
-        .arg(moto.endpoint())
-        .arg("--resource-types")
-        .arg(resource_types)
-        .output()
-        .expect("run the seeding script");
-    assert!(
-        out.status.success(),
-        "seeding failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("seed summary JSON")
+fn seed_config(moto: &Moto, resource_types: &str) -> Value {
+    seed(moto, "seed-aws-config.py", &["--resource-types", resource_types])
 }
 
 fn collect(moto: &Moto) -> Collection {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(collect_with_credentials(&config(&moto.endpoint()), creds()))
+    rt().block_on(collect_with_credentials(&config(&moto.endpoint()), creds()))
         .expect("collection")
 }
 
@@ -144,7 +100,7 @@ fn assert_only_moto_gaps_degrade(c: &Collection) {
 fn recorded_items_come_from_aws_config_and_merge_with_the_service_items() {
     let moto = start_moto();
     let recorded = "AWS::S3::Bucket,AWS::S3::AccountPublicAccessBlock,AWS::EC2::SecurityGroup";
-    let seeded = seed(&moto, recorded);
+    let seeded = seed_config(&moto, recorded);
     let c = collect(&moto);
     let acct = seg_e2e::DEFAULT_ACCOUNT_ID;
     assert_eq!(c.account_id, acct);
@@ -299,7 +255,7 @@ fn recorded_items_come_from_aws_config_and_merge_with_the_service_items() {
 #[test]
 fn global_types_come_from_aws_config_and_items_for_keys_not_asked_for_are_rejected() {
     let moto = start_moto();
-    let seeded = seed(&moto, "all");
+    let seeded = seed_config(&moto, "all");
     let c = collect(&moto);
 
     // The customer managed policy: AWS Config's item under the policy id.

@@ -17,57 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use seg_adapter_aws::{collect_with_credentials, AwsScanConfig, Collection, SharedCredentialsProvider};
-use seg_e2e::{ApiProxy, Fault, Moto};
-use seg_engine::time::Timestamp;
+use common::{config, creds, rt, seed, start_moto, AT};
+use seg_adapter_aws::{collect_with_credentials, Collection};
+use seg_e2e::{ApiProxy, Fault};
 use serde_json::Value;
-
-const AT: &str = "2026-11-23T12:00:00Z";
-
-fn creds() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "seg-test"))
-}
-
-fn config(endpoint: &str) -> AwsScanConfig {
-    let mut c = AwsScanConfig::new(vec!["us-east-1".into()], Timestamp::parse(AT).unwrap());
-    c.endpoint_url = Some(endpoint.to_string());
-    c.timeout = Duration::from_secs(20);
-    c.max_attempts = 2;
-    c
-}
-
-fn start_moto() -> Moto {
-    // moto loads the AWS managed policies (AWSSupportAccess, ...) only when asked; the server
-    // inherits this process's environment.
-    std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
-    Moto::start().expect("moto server (run `bash e2e/scripts/moto-venv.sh` first)")
-}
-
-fn seed_adapter_account(moto: &Moto) -> Value {
-    let script = seg_e2e::repo_root().join("e2e/scripts/seed-aws-adapter.py");
-    let out = moto
-        .python_command()
-        .arg(script)
-        .arg("--endpoint-url")
-        .arg(moto.endpoint())
-        .output()
-        .expect("run the seeding script");
-    assert!(
-        out.status.success(),
-        "seeding failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("seed summary JSON")
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn find<'a>(c: &'a Collection, resource_type: &str, id: &str) -> &'a Value {
     c.items
@@ -97,7 +50,7 @@ fn s(v: &Value) -> &str {
 #[test]
 fn a_seeded_account_is_collected_item_by_item() {
     let moto = start_moto();
-    let seeded = seed_adapter_account(&moto);
+    let seeded = seed(&moto, "seed-aws-adapter.py", &[]);
     let cfg = config(&moto.endpoint());
     let c = rt()
         .block_on(collect_with_credentials(&cfg, creds()))
