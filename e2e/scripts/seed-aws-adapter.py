@@ -76,20 +76,7 @@ def seed(ctx: Any) -> dict[str, Any]:
     seed_aws.create_bucket(ctx, open_, public_access_block=False)
     s3.put_bucket_policy(Bucket=tls, Policy=seed_aws.tls_only_policy(tls))
     s3.put_bucket_versioning(Bucket=tls, VersioningConfiguration={"Status": "Enabled"})
-    # S3 Control prefixes the host with the account id; a simulator on 127.0.0.1 needs the plain host.
-    s3control = boto3.client(
-        "s3control",
-        endpoint_url=ctx.endpoint_url,
-        region_name=ctx.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-    def plain_host(request: Any, **_kwargs: Any) -> None:
-        request.url = request.url.replace(f"//{acct}.", "//", 1)
-        request.headers["x-moto-account-id"] = acct
-
-    s3control.meta.events.register("before-sign.s3-control.*", plain_host)
+    s3control = seed_aws.s3control_client(ctx)
     s3control.put_public_access_block(
         AccountId=acct,
         PublicAccessBlockConfiguration={

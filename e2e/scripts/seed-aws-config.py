@@ -37,20 +37,7 @@ _spec.loader.exec_module(seed_aws)
 
 def account_public_access_block(ctx: Any) -> None:
     acct = ctx.account_id
-    # S3 Control prefixes the host with the account id; a simulator on 127.0.0.1 needs the plain host.
-    s3control = boto3.client(
-        "s3control",
-        endpoint_url=ctx.endpoint_url,
-        region_name=ctx.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-    def plain_host(request: Any, **_kwargs: Any) -> None:
-        request.url = request.url.replace(f"//{acct}.", "//", 1)
-        request.headers["x-moto-account-id"] = acct
-
-    s3control.meta.events.register("before-sign.s3-control.*", plain_host)
+    s3control = seed_aws.s3control_client(ctx)
     s3control.put_public_access_block(
         AccountId=acct,
         PublicAccessBlockConfiguration={

@@ -96,6 +96,26 @@ class AccountContext:
         return self._clients[service]
 
 
+def s3control_client(ctx: AccountContext) -> Any:
+    """An S3 Control client for the simulator: S3 Control prefixes the host with the account id,
+    and a simulator on 127.0.0.1 needs the plain host (the account goes in a header instead)."""
+    acct = ctx.account_id
+    s3control = boto3.client(
+        "s3control",
+        endpoint_url=ctx.endpoint_url,
+        region_name=ctx.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    def plain_host(request: Any, **_kwargs: Any) -> None:
+        request.url = request.url.replace(f"//{acct}.", "//", 1)
+        request.headers["x-moto-account-id"] = acct
+
+    s3control.meta.events.register("before-sign.s3-control.*", plain_host)
+    return s3control
+
+
 def tls_only_policy(bucket: str) -> str:
     """A bucket policy that denies every request not made over TLS (CIS 3.1.1)."""
     return json.dumps(
