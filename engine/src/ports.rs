@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inventory::InventoryItem;
 use crate::model::{
     ApplyResult, Asset, AssetRef, Attestation, ConfigDoc, ControlSpec, EvalRequest, EvalResult,
     EvidencePointer, Finding, Mode, RemediationPlan, RollbackResult, RunSummary, Scope, ValidationReport,
@@ -112,6 +113,17 @@ pub trait InventoryPort {
     ) -> Result<AssetPage, PortError>;
     fn get_config(&self, asset: &AssetRef, at: Option<Timestamp>) -> Result<ConfigDoc, PortError>;
     fn search(&self, query: &InventoryQuery) -> Result<Vec<Asset>, PortError>;
+    /// An in-memory inventory's items that `list_assets` would list (same selection, same
+    /// order), with their configurations, lent instead of copied. `None`, the default, makes
+    /// callers page through `list_assets` and `get_config`.
+    fn borrow_items(
+        &self,
+        _scope: &Scope,
+        _kinds: &[String],
+        _since: Option<Timestamp>,
+    ) -> Option<Vec<&InventoryItem>> {
+        None
+    }
 }
 
 /// SEG-001 §6.2: apply controls to assets and produce findings.

@@ -1,6 +1,7 @@
 //! A scan: every selected control on every asset of its target kinds, in parallel, with a
 //! deterministic result.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -117,15 +118,18 @@ struct Layout {
     total: usize,
 }
 
-fn layout(bundle: &CompiledBundle, items: &[InventoryItem]) -> Layout {
+fn layout<T: Borrow<InventoryItem>>(bundle: &CompiledBundle, items: &[T]) -> Layout {
     let mut by_urn: Vec<usize> = (0..items.len()).collect();
-    by_urn.sort_by(|a, b| items[*a].asset.asset_ref.urn.cmp(&items[*b].asset.asset_ref.urn));
+    by_urn.sort_by(|a, b| {
+        let urn = |i: usize| &items[i].borrow().asset.asset_ref.urn;
+        urn(*a).cmp(urn(*b))
+    });
     let mut per_control = vec![0usize; bundle.controls.len()];
     let mut item_first = Vec::with_capacity(items.len());
     let mut total = 0;
     for item in items {
         item_first.push(total);
-        let controls = bundle.controls_for_kind(&item.asset.kind);
+        let controls = bundle.controls_for_kind(&item.borrow().asset.kind);
         total += controls.len();
         for &c in controls {
             per_control[c] += 1;
@@ -139,7 +143,11 @@ fn layout(bundle: &CompiledBundle, items: &[InventoryItem]) -> Layout {
     }
     let mut slots = vec![0usize; total];
     for &i in &by_urn {
-        for (k, &c) in bundle.controls_for_kind(&items[i].asset.kind).iter().enumerate() {
+        for (k, &c) in bundle
+            .controls_for_kind(&items[i].borrow().asset.kind)
+            .iter()
+            .enumerate()
+        {
             slots[item_first[i] + k] = next[c];
             next[c] += 1;
         }
@@ -223,14 +231,19 @@ fn evaluate_item(
     }
 }
 
-/// Evaluate the bundle's controls over the items.
-pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions) -> ScanReport {
+/// Evaluate the bundle's controls over the items (owned, or borrowed from an inventory).
+pub fn scan<T: Borrow<InventoryItem> + Sync>(
+    bundle: &CompiledBundle,
+    items: &[T],
+    opts: &ScanOptions,
+) -> ScanReport {
     const CHUNK: usize = 128;
     let lay = layout(bundle, items);
     if let Some(p) = &opts.progress {
         let assets = items
             .iter()
-            .filter(|i| !bundle.controls_for_kind(&i.asset.kind).is_empty())
+            .map(Borrow::borrow)
+            .filter(|i: &&InventoryItem| !bundle.controls_for_kind(&i.asset.kind).is_empty())
             .count();
         p.assets_total.store(assets as u64, Ordering::Relaxed);
         p.evaluations_total.store(lay.total as u64, Ordering::Relaxed);
@@ -254,7 +267,15 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
     if workers == 1 {
         let mut ev = bundle.evaluator();
         for (i, item) in items.iter().enumerate() {
-            evaluate_item(bundle, &mut ev, item, lay.item_first[i], &lay, opts, &mut place);
+            evaluate_item(
+                bundle,
+                &mut ev,
+                item.borrow(),
+                lay.item_first[i],
+                &lay,
+                opts,
+                &mut place,
+            );
         }
     } else {
         let next = AtomicUsize::new(0);
@@ -272,9 +293,15 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
                         }
                         let mut batch = Vec::new();
                         for (i, item) in items.iter().enumerate().skip(start).take(CHUNK) {
-                            evaluate_item(bundle, &mut ev, item, lay.item_first[i], lay, opts, &mut |p| {
-                                batch.push(p)
-                            });
+                            evaluate_item(
+                                bundle,
+                                &mut ev,
+                                item.borrow(),
+                                lay.item_first[i],
+                                lay,
+                                opts,
+                                &mut |p| batch.push(p),
+                            );
                         }
                         if tx.send(batch).is_err() {
                             break;
@@ -305,7 +332,8 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
     pointers.sort();
     let assets: BTreeMap<String, Asset> = items
         .iter()
-        .filter(|i| !bundle.controls_for_kind(&i.asset.kind).is_empty())
+        .map(Borrow::borrow)
+        .filter(|i: &&InventoryItem| !bundle.controls_for_kind(&i.asset.kind).is_empty())
         .map(|i| (i.asset.asset_ref.urn.clone(), i.asset.clone()))
         .collect();
     counts.insert("assets".into(), assets.len() as u64);
@@ -313,7 +341,8 @@ pub fn scan(bundle: &CompiledBundle, items: &[InventoryItem], opts: &ScanOptions
 
     let mut inventory: Vec<String> = items
         .iter()
-        .map(|i| hash_fields(&[&i.asset.asset_ref.urn, &i.config.captured_at.to_rfc3339()]))
+        .map(Borrow::borrow)
+        .map(|i: &InventoryItem| hash_fields(&[&i.asset.asset_ref.urn, &i.config.captured_at.to_rfc3339()]))
         .collect();
     inventory.sort();
     let controls: Vec<&str> = bundle.controls.iter().map(|c| c.id.as_str()).collect();
@@ -377,6 +406,13 @@ impl<I: InventoryPort> PolicyEvaluator<'_, I> {
         }
         kinds.sort();
         kinds.dedup();
+        // An in-memory inventory lends its items: no copy of every configuration body.
+        if let Some(mut lent) = self.inventory.borrow_items(&request.scope, &kinds, request.since) {
+            if let Some(only) = &request.assets {
+                lent.retain(|i| only.contains(&i.asset.asset_ref));
+            }
+            return self.scan_items(&lent, request);
+        }
         let mut items = Vec::new();
         let mut page = PageRequest {
             cursor: None,
@@ -400,16 +436,24 @@ impl<I: InventoryPort> PolicyEvaluator<'_, I> {
                 None => break,
             }
         }
+        self.scan_items(&items, request)
+    }
+
+    fn scan_items<T: Borrow<InventoryItem> + Sync>(
+        &self,
+        items: &[T],
+        request: &EvalRequest,
+    ) -> Result<ScanReport, PortError> {
         let mut opts = self.options.clone();
         opts.scope = request.scope.clone();
         if request.control_ids.is_empty() {
-            return Ok(scan(self.bundle, &items, &opts));
+            return Ok(scan(self.bundle, items, &opts));
         }
         let mut narrowed = self.bundle.clone();
         narrowed
             .retain_controls(&request.control_ids)
             .map_err(PortError::from)?;
-        Ok(scan(&narrowed, &items, &opts))
+        Ok(scan(&narrowed, items, &opts))
     }
 }
 

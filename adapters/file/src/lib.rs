@@ -195,6 +195,25 @@ impl InventoryPort for JsonlInventory {
         Ok(AssetPage { assets, next_cursor })
     }
 
+    fn borrow_items(
+        &self,
+        scope: &Scope,
+        kinds: &[String],
+        since: Option<Timestamp>,
+    ) -> Option<Vec<&InventoryItem>> {
+        Some(
+            self.items
+                .iter()
+                .filter(|it| {
+                    let a = &it.asset;
+                    (kinds.is_empty() || kinds.contains(&a.kind))
+                        && since.is_none_or(|s| a.discovered_at >= s)
+                        && Self::matches_scope(a, scope)
+                })
+                .collect(),
+        )
+    }
+
     fn get_config(&self, asset: &AssetRef, _at: Option<Timestamp>) -> Result<ConfigDoc, PortError> {
         self.by_urn
             .get(&asset.urn)
@@ -272,6 +291,116 @@ mod tests {
             ),
             Err(PortError::NotFound(_))
         ));
+    }
+
+    /// The same inventory through the paging path of the port (no lending).
+    struct Paged<'a>(&'a JsonlInventory);
+
+    impl InventoryPort for Paged<'_> {
+        fn list_assets(
+            &self,
+            scope: &Scope,
+            kinds: &[String],
+            since: Option<Timestamp>,
+            page: &PageRequest,
+        ) -> Result<AssetPage, PortError> {
+            self.0.list_assets(scope, kinds, since, page)
+        }
+        fn get_config(&self, asset: &AssetRef, at: Option<Timestamp>) -> Result<ConfigDoc, PortError> {
+            self.0.get_config(asset, at)
+        }
+        fn search(&self, query: &InventoryQuery) -> Result<Vec<Asset>, PortError> {
+            self.0.search(query)
+        }
+    }
+
+    #[test]
+    fn a_scan_of_lent_items_equals_a_scan_of_paged_copies() {
+        use seg_engine::model::EvalRequest;
+        use seg_engine::scan::{PolicyEvaluator, ScanOptions};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let files = read_bundle_dir(&root.join("policy-bundles/cis-aws-foundations")).unwrap();
+        let load = seg_engine::policy::LoadOptions::new(seg_engine::policy::Trust::AllowUnsigned(vec![]));
+        let bundle = seg_engine::policy::CompiledBundle::load(&files, &load).unwrap();
+        let inv = JsonlInventory::from_path(&root.join("operator/demo/aws-demo-account.jsonl")).unwrap();
+        let request = EvalRequest {
+            scope: Scope {
+                org_id: "t".into(),
+                ..Scope::default()
+            },
+            control_ids: Vec::new(),
+            assets: None,
+            since: None,
+        };
+        let at = Timestamp::parse("2026-11-23T00:00:00Z").unwrap();
+        let scan = |port: &dyn Fn(&ScanOptions) -> seg_engine::scan::ScanReport| port(&ScanOptions::new(at));
+        let lent = scan(&|o| {
+            PolicyEvaluator {
+                bundle: &bundle,
+                inventory: &inv,
+                options: o.clone(),
+            }
+            .scan(&request)
+            .unwrap()
+        });
+        let paged = scan(&|o| {
+            PolicyEvaluator {
+                bundle: &bundle,
+                inventory: &Paged(&inv),
+                options: o.clone(),
+            }
+            .scan(&request)
+            .unwrap()
+        });
+        assert!(lent.eval.findings.len() > 100);
+        assert_eq!(lent, paged);
+    }
+
+    #[test]
+    fn lent_items_are_those_list_assets_pages_through_in_the_same_order() {
+        let text: String = (0..40)
+            .map(|i| {
+                let region = if i % 3 == 0 { "eu-west-1" } else { "us-east-1" };
+                ci(i, if i % 2 == 0 { "A" } else { "B" }, region) + "\n"
+            })
+            .collect();
+        let inv = JsonlInventory::from_text(&text);
+        let scopes = [
+            Scope::default(),
+            Scope {
+                region: Some("eu-west-1".into()),
+                ..Scope::default()
+            },
+        ];
+        for scope in &scopes {
+            for kinds in [
+                vec![],
+                vec!["A".to_string()],
+                vec!["B".to_string(), "C".to_string()],
+            ] {
+                let mut listed = Vec::new();
+                let mut page = PageRequest {
+                    cursor: None,
+                    limit: 7,
+                };
+                loop {
+                    let p = inv.list_assets(scope, &kinds, None, &page).unwrap();
+                    listed.extend(p.assets.into_iter().map(|a| a.asset_ref.urn));
+                    match p.next_cursor {
+                        Some(c) => page.cursor = Some(c),
+                        None => break,
+                    }
+                }
+                let lent: Vec<String> = inv
+                    .borrow_items(scope, &kinds, None)
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.asset.asset_ref.urn.clone())
+                    .collect();
+                assert!(!lent.is_empty());
+                assert_eq!(lent, listed, "{scope:?} {kinds:?}");
+            }
+        }
     }
 
     #[test]
