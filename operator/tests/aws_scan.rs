@@ -35,7 +35,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn start_moto() -> (Moto, Value) {
     std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
     let moto = Moto::start().unwrap();
-    let out = moto.run_script("seed-aws-adapter.py", Vec::<&str>::new()).unwrap();
+    let out = moto
+        .run_script("seed-aws-adapter.py", Vec::<&str>::new())
+        .unwrap();
     let summary = serde_json::from_str(&out).unwrap();
     // EBS encryption by default: on in us-east-1, off (moto's default) in us-west-2.
     let out = moto
