@@ -130,6 +130,15 @@ pub fn compliance_finding(
             resource.insert("region".into(), json!(r));
         }
         resource.insert("cloud_partition".into(), json!(provider.as_str()));
+        if !a.tags.is_empty() {
+            // OCSF `resource_details.tags`: key_value_object {name, value}, in key order.
+            let tags: Vec<Value> = a
+                .tags
+                .iter()
+                .map(|(k, v)| json!({ "name": k, "value": v }))
+                .collect();
+            resource.insert("tags".into(), Value::Array(tags));
+        }
     }
 
     let evidences: Vec<Value> = evidence

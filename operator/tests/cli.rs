@@ -70,6 +70,20 @@ fn demo_prints_passes_and_failures_and_writes_ocsf() {
     assert!(events
         .iter()
         .all(|e| e["class_uid"] == 2003 && e["metadata"]["version"] == "1.8.0"));
+    // The asset's tags travel with its events (OCSF resource_details.tags), in key order.
+    let site: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["resources"][0]["name"] == "acme-public-site")
+        .collect();
+    assert!(!site.is_empty());
+    for e in site {
+        assert_eq!(
+            e["resources"][0]["tags"],
+            serde_json::json!([{"name": "data-class", "value": "public"}, {"name": "owner", "value": "web"}]),
+            "{e}"
+        );
+    }
+    assert!(events.iter().any(|e| e["resources"][0].get("tags").is_none()));
 }
 
 #[test]
