@@ -14,9 +14,8 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::clients::Clients;
-use crate::collect::{call, Part};
+use crate::collect::{call, paged, Part};
 use crate::item::{list, strs, tag_map, ts, Ctx, Item, Obj};
-use crate::services::MAX_PAGES;
 
 /// `awsRegion` of IAM items.
 pub(crate) const GLOBAL: &str = "global";
@@ -405,31 +404,24 @@ pub(crate) fn policy_entities(
     Obj::new()
         .set(
             "policyGroups",
-            list(groups, |g| {
-                Obj::new()
-                    .nul("groupName", g.group_name())
-                    .nul("groupId", g.group_id())
-                    .build()
-            }),
+            list(groups, |g| named("group", g.group_name(), g.group_id())),
         )
         .set(
             "policyUsers",
-            list(users, |u| {
-                Obj::new()
-                    .nul("userName", u.user_name())
-                    .nul("userId", u.user_id())
-                    .build()
-            }),
+            list(users, |u| named("user", u.user_name(), u.user_id())),
         )
         .set(
             "policyRoles",
-            list(roles, |r| {
-                Obj::new()
-                    .nul("roleName", r.role_name())
-                    .nul("roleId", r.role_id())
-                    .build()
-            }),
+            list(roles, |r| named("role", r.role_name(), r.role_id())),
         )
+        .build()
+}
+
+/// `{"<kind>Name": .., "<kind>Id": ..}`, as AWS Config writes a policy's entities.
+fn named(kind: &str, name: Option<&str>, id: Option<&str>) -> Value {
+    Obj::new()
+        .nul(&format!("{kind}Name"), name)
+        .nul(&format!("{kind}Id"), id)
         .build()
 }
 
@@ -466,42 +458,25 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, home: &str) -> Part {
     let report = credential_report_rows(&c, &rec, &mut part).await;
 
     // Users, groups, roles and customer managed policies.
-    let mut marker: Option<String> = None;
-    let mut details = Vec::new();
-    let mut gaad_ev = Vec::new();
-    let mut complete = true;
-    for _ in 0..MAX_PAGES {
-        let (r, ev) = call(
-            &rec,
-            "GetAccountAuthorizationDetails",
+    let pages = paged(
+        &rec,
+        "GetAccountAuthorizationDetails",
+        |marker| {
             c.get_account_authorization_details()
                 .filter(EntityType::User)
                 .filter(EntityType::Group)
                 .filter(EntityType::Role)
                 .filter(EntityType::LocalManagedPolicy)
-                .set_marker(marker.clone())
-                .send(),
-        )
-        .await;
-        gaad_ev.extend(ev);
-        match r {
-            Ok(out) => {
-                let next = out.marker().map(str::to_string);
-                let more = out.is_truncated() && next.is_some();
-                details.push(out);
-                if !more {
-                    break;
-                }
-                marker = next;
-            }
-            Err(e) => {
-                part.fail(&rec, &e.error);
-                complete = false;
-                break;
-            }
-        }
-    }
-    if complete {
+                .set_marker(marker)
+                .send()
+        },
+        |out| {
+            let next = out.marker.clone().filter(|_| out.is_truncated);
+            (vec![out], next)
+        },
+    )
+    .await;
+    if let Some((details, gaad_ev)) = part.all_pages(&rec, pages) {
         for out in &details {
             for u in out.user_detail_list() {
                 if let Some(mut it) = user(ctx, u) {
@@ -534,30 +509,24 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, home: &str) -> Part {
     }
 
     // Server certificates.
-    let mut marker: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let (r, ev) = call(
-            &rec,
-            "ListServerCertificates",
-            c.list_server_certificates().set_marker(marker.clone()).send(),
-        )
-        .await;
-        match r {
-            Ok(out) => {
-                for cert in out.server_certificate_metadata_list() {
-                    part.push(server_certificate(ctx, cert).with_evidence(&ev));
-                }
-                let next = out.marker().map(str::to_string);
-                if !(out.is_truncated() && next.is_some()) {
-                    break;
-                }
-                marker = next;
-            }
-            Err(e) => {
-                part.fail(&rec, &e.error);
-                break;
-            }
-        }
+    let certs = paged(
+        &rec,
+        "ListServerCertificates",
+        |marker| c.list_server_certificates().set_marker(marker).send(),
+        |out| {
+            (
+                out.server_certificate_metadata_list,
+                out.marker.filter(|_| out.is_truncated),
+            )
+        },
+    )
+    .await;
+    // The certificates of the pages read before a failure are kept.
+    for cert in &certs.items {
+        part.push(server_certificate(ctx, cert).with_evidence(&certs.evidence));
+    }
+    if let Some(e) = &certs.error {
+        part.fail(&rec, &e.error);
     }
 
     // The AWS managed policies of 2.15 and 2.20.
@@ -671,36 +640,35 @@ async fn aws_managed(
             return None;
         }
     };
-    let (mut groups, mut users, mut roles) = (Vec::new(), Vec::new(), Vec::new());
-    let mut marker: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let (r, ev) = call(
-            rec,
-            "ListEntitiesForPolicy",
+    let pages = paged(
+        rec,
+        "ListEntitiesForPolicy",
+        |marker| {
             c.list_entities_for_policy()
                 .policy_arn(arn)
-                .set_marker(marker.clone())
-                .send(),
-        )
-        .await;
-        evidence.extend(ev);
-        match r {
-            Ok(out) => {
-                groups.extend(out.policy_groups().iter().cloned());
-                users.extend(out.policy_users().iter().cloned());
-                roles.extend(out.policy_roles().iter().cloned());
-                let next = out.marker().map(str::to_string);
-                if !(out.is_truncated() && next.is_some()) {
-                    break;
-                }
-                marker = next;
-            }
-            Err(e) => {
-                part.fail(rec, &e.error);
-                return None;
-            }
-        }
-    }
+                .set_marker(marker)
+                .send()
+        },
+        |out| {
+            let next = out.marker.clone().filter(|_| out.is_truncated);
+            (vec![out], next)
+        },
+    )
+    .await;
+    let (outs, ev) = part.all_pages(rec, pages)?;
+    evidence.extend(ev);
+    let groups: Vec<_> = outs
+        .iter()
+        .flat_map(|o| o.policy_groups().iter().cloned())
+        .collect();
+    let users: Vec<_> = outs
+        .iter()
+        .flat_map(|o| o.policy_users().iter().cloned())
+        .collect();
+    let roles: Vec<_> = outs
+        .iter()
+        .flat_map(|o| o.policy_roles().iter().cloned())
+        .collect();
     let entities = policy_entities(&groups, &users, &roles);
     aws_managed_policy(ctx, &policy, &version, entities).map(|it| it.with_evidence(&evidence))
 }
