@@ -145,6 +145,14 @@ impl JsonlInventory {
         &self.items
     }
 
+    /// What `list_assets` and `borrow_items` select: the kinds (all when empty), discovered since,
+    /// in the scope.
+    fn selects(asset: &Asset, scope: &Scope, kinds: &[String], since: Option<Timestamp>) -> bool {
+        (kinds.is_empty() || kinds.contains(&asset.kind))
+            && since.is_none_or(|s| asset.discovered_at >= s)
+            && Self::matches_scope(asset, scope)
+    }
+
     fn matches_scope(asset: &Asset, scope: &Scope) -> bool {
         let region_ok = scope
             .region
@@ -183,10 +191,7 @@ impl InventoryPort for JsonlInventory {
         let mut i = start;
         while i < self.items.len() && assets.len() < limit {
             let a = &self.items[i].asset;
-            if (kinds.is_empty() || kinds.contains(&a.kind))
-                && since.is_none_or(|s| a.discovered_at >= s)
-                && Self::matches_scope(a, scope)
-            {
+            if Self::selects(a, scope, kinds, since) {
                 assets.push(a.clone());
             }
             i += 1;
@@ -204,12 +209,7 @@ impl InventoryPort for JsonlInventory {
         Some(
             self.items
                 .iter()
-                .filter(|it| {
-                    let a = &it.asset;
-                    (kinds.is_empty() || kinds.contains(&a.kind))
-                        && since.is_none_or(|s| a.discovered_at >= s)
-                        && Self::matches_scope(a, scope)
-                })
+                .filter(|it| Self::selects(&it.asset, scope, kinds, since))
                 .collect(),
         )
     }
