@@ -209,32 +209,22 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     }
     // A run per generation, and on schedule: an unchanged, completed Scan is left alone until its
     // next run time. (Reconciles of one object never overlap, so a run is never started twice.)
-    let done =
-        prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Succeeded));
     // A failed run of this generation is retried at its `nextRunTime`, not on every watch event
     // (its own status writes are some): a degraded cloud API is not called in a loop. Without a
     // `nextRunTime` (an invalid schedule) only a change of the Scan can help.
-    let failed =
-        prev.is_some_and(|p| p.observed_generation == generation && p.phase == Some(ScanPhase::Failed));
-    if failed {
-        let retry = prev
-            .and_then(|p| p.next_run_time.as_deref())
-            .and_then(|t| Timestamp::parse(t).ok());
-        match retry {
-            Some(r) if r > at => return Ok(Action::requeue(until(at, r))),
-            Some(_) => {}
-            None => return Ok(Action::await_change()),
+    let settled = prev
+        .filter(|p| p.observed_generation == generation)
+        .and_then(|p| p.phase);
+    let next = prev
+        .and_then(|p| p.next_run_time.as_deref())
+        .and_then(|t| Timestamp::parse(t).ok());
+    match (settled, next) {
+        (Some(ScanPhase::Succeeded), _) if scan.spec.schedule.is_none() => return Ok(Action::await_change()),
+        (Some(ScanPhase::Succeeded | ScanPhase::Failed), Some(n)) if n > at => {
+            return Ok(Action::requeue(until(at, n)))
         }
-    }
-    if done {
-        let next = prev
-            .and_then(|p| p.next_run_time.as_deref())
-            .and_then(|t| Timestamp::parse(t).ok());
-        match (&scan.spec.schedule, next) {
-            (None, _) => return Ok(Action::await_change()),
-            (Some(_), Some(next)) if next > at => return Ok(Action::requeue(until(at, next))),
-            (Some(_), _) => {}
-        }
+        (Some(ScanPhase::Failed), None) => return Ok(Action::await_change()),
+        _ => {}
     }
     let next_run = match &scan.spec.schedule {
         None => None,
