@@ -237,26 +237,34 @@ fn versions(v: &[PolicyVersion]) -> Value {
 ///
 /// The resource id is the policy id; an answer without one (a simulator's) falls back to the ARN,
 /// and a missing name to the ARN's last segment.
+/// The fields AWS Config records for an IAM policy, read alike from the two SDK shapes of a
+/// policy (`ManagedPolicyDetail` of `GetAccountAuthorizationDetails`, `Policy` of `GetPolicy`).
+macro_rules! policy_fields {
+    ($p:expr, $name:expr, $id:expr) => {
+        Obj::new()
+            .nul("policyName", $name)
+            .set("policyId", $id)
+            .nul("arn", $p.arn())
+            .nul("defaultVersionId", $p.default_version_id())
+            .nul("path", $p.path())
+            .nul("attachmentCount", $p.attachment_count())
+            .nul(
+                "permissionsBoundaryUsageCount",
+                $p.permissions_boundary_usage_count(),
+            )
+            .set("isAttachable", $p.is_attachable())
+            .nul("description", $p.description())
+            .nul("createDate", ts($p.create_date()))
+            .nul("updateDate", ts($p.update_date()))
+    };
+}
+
 pub(crate) fn managed_policy(ctx: &Ctx, p: &ManagedPolicyDetail) -> Option<Item> {
     let id = p.policy_id().or(p.arn())?;
     let name = p
         .policy_name()
         .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()));
-    let configuration = Obj::new()
-        .nul("policyName", name)
-        .set("policyId", id)
-        .nul("arn", p.arn())
-        .nul("defaultVersionId", p.default_version_id())
-        .nul("path", p.path())
-        .nul("attachmentCount", p.attachment_count())
-        .nul(
-            "permissionsBoundaryUsageCount",
-            p.permissions_boundary_usage_count(),
-        )
-        .set("isAttachable", p.is_attachable())
-        .nul("description", p.description())
-        .nul("createDate", ts(p.create_date()))
-        .nul("updateDate", ts(p.update_date()))
+    let configuration = policy_fields!(p, name, id)
         .set("policyVersionList", versions(p.policy_version_list()))
         .build();
     Some(
@@ -274,21 +282,7 @@ pub(crate) fn aws_managed_policy(
     entities: Value,
 ) -> Option<Item> {
     let id = p.policy_id()?;
-    let configuration = Obj::new()
-        .nul("policyName", p.policy_name())
-        .set("policyId", id)
-        .nul("arn", p.arn())
-        .nul("path", p.path())
-        .nul("defaultVersionId", p.default_version_id())
-        .nul("attachmentCount", p.attachment_count())
-        .nul(
-            "permissionsBoundaryUsageCount",
-            p.permissions_boundary_usage_count(),
-        )
-        .set("isAttachable", p.is_attachable())
-        .nul("description", p.description())
-        .nul("createDate", ts(p.create_date()))
-        .nul("updateDate", ts(p.update_date()))
+    let configuration = policy_fields!(p, p.policy_name(), id)
         .set(
             "policyVersionList",
             versions(std::slice::from_ref(default_version)),
