@@ -38,67 +38,6 @@ impl Part {
         self.items.extend(other.items);
         self.degraded.extend(other.degraded);
     }
-
-    /// The entries and response hashes of every page, or `None` after recording the failure.
-    pub fn all_pages<T, E>(&mut self, rec: &Recorder, pages: Pages<T, E>) -> Option<(Vec<T>, Vec<String>)> {
-        match pages.error {
-            None => Some((pages.items, pages.evidence)),
-            Some(e) => {
-                self.fail(rec, &e.error);
-                None
-            }
-        }
-    }
-}
-
-/// What a paginated call read: the entries of every page up to the first failure, the sha256 of
-/// every response, and that failure.
-pub(crate) struct Pages<T, E> {
-    pub items: Vec<T>,
-    pub evidence: Vec<String>,
-    pub error: Option<CallError<E>>,
-}
-
-/// Reads every page of a paginated call (at most `MAX_PAGES`): `send` makes the request for a
-/// page token (`None` for the first page), `page` splits an answer into its entries and the next
-/// token (`None` on the last page). Stops at the first failure.
-pub(crate) async fn paged<O, E, T, S, Fut, P>(
-    rec: &Recorder,
-    operation: &str,
-    mut send: S,
-    mut page: P,
-) -> Pages<T, E>
-where
-    S: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<O, SdkError<E, Response>>>,
-    P: FnMut(O) -> (Vec<T>, Option<String>),
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let mut pages = Pages {
-        items: Vec::new(),
-        evidence: Vec::new(),
-        error: None,
-    };
-    let mut token = None;
-    for _ in 0..crate::services::MAX_PAGES {
-        let (r, ev) = call(rec, operation, send(token.take())).await;
-        pages.evidence.extend(ev);
-        match r {
-            Ok(out) => {
-                let (items, next) = page(out);
-                pages.items.extend(items);
-                match next {
-                    Some(n) => token = Some(n),
-                    None => break,
-                }
-            }
-            Err(e) => {
-                pages.error = Some(e);
-                break;
-            }
-        }
-    }
-    pages
 }
 
 /// Awaits one SDK call made through `rec`'s client: its result (failures classified) and the
@@ -315,55 +254,5 @@ fn finish(
         responses,
         evidence,
         calls,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
-
-    type Answer = Result<(Vec<u32>, Option<String>), SdkError<GetCallerIdentityError, Response>>;
-
-    /// Pages by token: none → [1, 2] then "a" → [3] then "b" → [4] (last); `fail_at` fails that token.
-    fn pages(fail_at: Option<&'static str>) -> (Pages<u32, GetCallerIdentityError>, Vec<Option<String>>) {
-        let rec = Recorder::new("sts", "us-east-1");
-        let mut asked = Vec::new();
-        let got = futures::executor::block_on(paged(
-            &rec,
-            "GetCallerIdentity",
-            |token: Option<String>| {
-                asked.push(token.clone());
-                let answer: Answer = match token.as_deref() {
-                    t if t.is_some() && t == fail_at => Err(SdkError::construction_failure("refused")),
-                    None => Ok((vec![1, 2], Some("a".into()))),
-                    Some("a") => Ok((vec![3], Some("b".into()))),
-                    _ => Ok((vec![4], None)),
-                };
-                async move { answer }
-            },
-            |out| out,
-        ));
-        (got, asked)
-    }
-
-    #[test]
-    fn every_page_is_read_with_the_token_of_the_one_before() {
-        let (got, asked) = pages(None);
-        assert_eq!(got.items, [1, 2, 3, 4]);
-        assert!(got.error.is_none());
-        assert_eq!(asked, [None, Some("a".into()), Some("b".into())]);
-    }
-
-    #[test]
-    fn the_first_failure_stops_and_keeps_what_was_read() {
-        let (got, asked) = pages(Some("a"));
-        assert_eq!(got.items, [1, 2]);
-        assert!(got.error.is_some());
-        assert_eq!(asked.len(), 2);
-        let mut part = Part::default();
-        assert!(part.all_pages(&Recorder::new("sts", "us-east-1"), got).is_none());
-        assert_eq!(part.degraded.len(), 1);
     }
 }

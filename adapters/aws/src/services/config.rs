@@ -18,9 +18,9 @@ use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 
 use crate::clients::Clients;
-use crate::collect::{call, paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{list, ts, Ctx, Item, Obj};
-use crate::services::region_settings;
+use crate::services::{region_settings, MAX_PAGES};
 use crate::AwsError;
 
 /// Target kinds of the bundle that AWS Config records, regional ones first.
@@ -410,30 +410,42 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> (Part
 
     let mut items = Vec::new();
     for rt in recorded_types(&recorders, &statuses) {
-        let pages = paged(
-            &rec,
-            "ListDiscoveredResources",
-            |token| {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        let mut ok = true;
+        for _ in 0..MAX_PAGES {
+            let (r, _) = call(
+                &rec,
+                "ListDiscoveredResources",
                 c.list_discovered_resources()
                     .resource_type(ResourceType::from(rt))
                     .limit(100)
-                    .set_next_token(token)
-                    .send()
-            },
-            |out| {
-                let ids = out
-                    .resource_identifiers()
-                    .iter()
-                    .filter_map(|i| i.resource_id.clone())
-                    .collect();
-                (ids, out.next_token)
-            },
-        )
-        .await;
-        // Listing responses are not evidence of an item: the batch answers are.
-        let Some((keys, _)) = part.all_pages(&rec, pages) else {
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await;
+            match r {
+                Ok(out) => {
+                    keys.extend(
+                        out.resource_identifiers()
+                            .iter()
+                            .filter_map(|i| i.resource_id().map(str::to_string)),
+                    );
+                    token = out.next_token().map(str::to_string);
+                    if token.is_none() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    part.fail(&rec, &e.error);
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
             continue;
-        };
+        }
         for chunk in keys.chunks(100) {
             let rks: Vec<ResourceKey> = chunk
                 .iter()

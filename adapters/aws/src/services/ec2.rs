@@ -5,9 +5,9 @@ use aws_sdk_ec2::types::{FlowLog, Instance, IpPermission, NetworkAcl, SecurityGr
 use serde_json::Value;
 
 use crate::clients::Clients;
-use crate::collect::{call, paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{list, tag_map, ts, Ctx, Item, Obj};
-use crate::services::region_settings;
+use crate::services::{region_settings, MAX_PAGES};
 
 fn tags(t: &[Tag]) -> Value {
     list(t, |t| {
@@ -402,21 +402,53 @@ pub(crate) fn ebs_settings(ctx: &Ctx, region: &str, enabled: Option<bool>, key: 
     region_settings(ctx, "AWS::EC2::RegionSettings", "ec2", region, configuration)
 }
 
+/// Reads every page of one EC2 `Describe*` call: `$req` is the request builder given the next
+/// token, `$items` maps one output to its list. On failure records the degradation and yields
+/// `None`.
+macro_rules! pages {
+    ($part:expr, $rec:expr, $op:literal, |$tok:ident| $req:expr, |$out:ident| $items:expr) => {{
+        let mut all = Vec::new();
+        let mut ev_all = Vec::new();
+        let mut $tok: Option<String> = None;
+        let mut ok = true;
+        for _ in 0..MAX_PAGES {
+            let (r, ev) = call($rec, $op, $req.send()).await;
+            ev_all.extend(ev);
+            match r {
+                Ok($out) => {
+                    all.extend($items.iter().cloned());
+                    $tok = $out.next_token().map(str::to_string);
+                    if $tok.is_none() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    $part.fail($rec, &e.error);
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            Some((all, ev_all))
+        } else {
+            None
+        }
+    }};
+}
+
 /// Collects the EC2 items of one region.
 pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part {
     let (c, rec) = clients.ec2(region);
     let rec = &rec;
     let mut part = Part::default();
 
-    if let Some((groups, ev)) = part.all_pages(
+    if let Some((groups, ev)) = pages!(
+        part,
         rec,
-        paged(
-            rec,
-            "DescribeSecurityGroups",
-            |token| c.describe_security_groups().set_next_token(token).send(),
-            |out| (out.security_groups.unwrap_or_default(), out.next_token),
-        )
-        .await,
+        "DescribeSecurityGroups",
+        |tok| c.describe_security_groups().set_next_token(tok.clone()),
+        |out| out.security_groups()
     ) {
         for g in &groups {
             if let Some(it) = security_group(ctx, region, g) {
@@ -424,15 +456,12 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part 
             }
         }
     }
-    if let Some((acls, ev)) = part.all_pages(
+    if let Some((acls, ev)) = pages!(
+        part,
         rec,
-        paged(
-            rec,
-            "DescribeNetworkAcls",
-            |token| c.describe_network_acls().set_next_token(token).send(),
-            |out| (out.network_acls.unwrap_or_default(), out.next_token),
-        )
-        .await,
+        "DescribeNetworkAcls",
+        |tok| c.describe_network_acls().set_next_token(tok.clone()),
+        |out| out.network_acls()
     ) {
         for n in &acls {
             if let Some(it) = network_acl(ctx, region, n) {
@@ -440,25 +469,19 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part 
             }
         }
     }
-    let flow_logs = part.all_pages(
+    let flow_logs = pages!(
+        part,
         rec,
-        paged(
-            rec,
-            "DescribeFlowLogs",
-            |token| c.describe_flow_logs().set_next_token(token).send(),
-            |out| (out.flow_logs.unwrap_or_default(), out.next_token),
-        )
-        .await,
+        "DescribeFlowLogs",
+        |tok| c.describe_flow_logs().set_next_token(tok.clone()),
+        |out| out.flow_logs()
     );
-    if let Some((vpcs, ev)) = part.all_pages(
+    if let Some((vpcs, ev)) = pages!(
+        part,
         rec,
-        paged(
-            rec,
-            "DescribeVpcs",
-            |token| c.describe_vpcs().set_next_token(token).send(),
-            |out| (out.vpcs.unwrap_or_default(), out.next_token),
-        )
-        .await,
+        "DescribeVpcs",
+        |tok| c.describe_vpcs().set_next_token(tok.clone()),
+        |out| out.vpcs()
     ) {
         // A VPC without its flow logs would fail 4.7 on guessed content: not emitted.
         if let Some((logs, fl_ev)) = &flow_logs {
@@ -469,15 +492,12 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part 
             }
         }
     }
-    if let Some((reservations, ev)) = part.all_pages(
+    if let Some((reservations, ev)) = pages!(
+        part,
         rec,
-        paged(
-            rec,
-            "DescribeInstances",
-            |token| c.describe_instances().set_next_token(token).send(),
-            |out| (out.reservations.unwrap_or_default(), out.next_token),
-        )
-        .await,
+        "DescribeInstances",
+        |tok| c.describe_instances().set_next_token(tok.clone()),
+        |out| out.reservations()
     ) {
         for r in &reservations {
             for i in r.instances() {
@@ -487,15 +507,12 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part 
             }
         }
     }
-    if let Some((volumes, ev)) = part.all_pages(
+    if let Some((volumes, ev)) = pages!(
+        part,
         rec,
-        paged(
-            rec,
-            "DescribeVolumes",
-            |token| c.describe_volumes().set_next_token(token).send(),
-            |out| (out.volumes.unwrap_or_default(), out.next_token),
-        )
-        .await,
+        "DescribeVolumes",
+        |tok| c.describe_volumes().set_next_token(tok.clone()),
+        |out| out.volumes()
     ) {
         for v in &volumes {
             if let Some(it) = volume(ctx, region, v) {

@@ -3,8 +3,9 @@
 use aws_sdk_efs::types::FileSystemDescription;
 
 use crate::clients::Clients;
-use crate::collect::{paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{list, tag_map, ts, Ctx, Item, Obj};
+use crate::services::MAX_PAGES;
 
 /// `AWS::EFS::FileSystem`.
 pub(crate) fn file_system(ctx: &Ctx, region: &str, f: &FileSystemDescription) -> Item {
@@ -54,16 +55,31 @@ pub(crate) fn file_system(ctx: &Ctx, region: &str, f: &FileSystemDescription) ->
 pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part {
     let (c, rec) = clients.efs(region);
     let mut part = Part::default();
-    let pages = paged(
-        &rec,
-        "DescribeFileSystems",
-        |marker| c.describe_file_systems().set_marker(marker).send(),
-        |out| (out.file_systems.unwrap_or_default(), out.next_marker),
-    )
-    .await;
-    let Some((all, evidence)) = part.all_pages(&rec, pages) else {
-        return part;
-    };
+    let mut all = Vec::new();
+    let mut evidence = Vec::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            &rec,
+            "DescribeFileSystems",
+            c.describe_file_systems().set_marker(marker.clone()).send(),
+        )
+        .await;
+        evidence.extend(ev);
+        match r {
+            Ok(out) => {
+                all.extend(out.file_systems().iter().cloned());
+                marker = out.next_marker().map(str::to_string);
+                if marker.is_none() {
+                    break;
+                }
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                return part;
+            }
+        }
+    }
     for f in &all {
         part.push(file_system(ctx, region, f).with_evidence(&evidence));
     }

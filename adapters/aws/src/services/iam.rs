@@ -14,8 +14,9 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::clients::Clients;
-use crate::collect::{call, paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{list, strs, tag_map, ts, Ctx, Item, Obj};
+use crate::services::MAX_PAGES;
 
 /// `awsRegion` of IAM items.
 pub(crate) const GLOBAL: &str = "global";
@@ -237,34 +238,26 @@ fn versions(v: &[PolicyVersion]) -> Value {
 ///
 /// The resource id is the policy id; an answer without one (a simulator's) falls back to the ARN,
 /// and a missing name to the ARN's last segment.
-/// The fields AWS Config records for an IAM policy, read alike from the two SDK shapes of a
-/// policy (`ManagedPolicyDetail` of `GetAccountAuthorizationDetails`, `Policy` of `GetPolicy`).
-macro_rules! policy_fields {
-    ($p:expr, $name:expr, $id:expr) => {
-        Obj::new()
-            .nul("policyName", $name)
-            .set("policyId", $id)
-            .nul("arn", $p.arn())
-            .nul("defaultVersionId", $p.default_version_id())
-            .nul("path", $p.path())
-            .nul("attachmentCount", $p.attachment_count())
-            .nul(
-                "permissionsBoundaryUsageCount",
-                $p.permissions_boundary_usage_count(),
-            )
-            .set("isAttachable", $p.is_attachable())
-            .nul("description", $p.description())
-            .nul("createDate", ts($p.create_date()))
-            .nul("updateDate", ts($p.update_date()))
-    };
-}
-
 pub(crate) fn managed_policy(ctx: &Ctx, p: &ManagedPolicyDetail) -> Option<Item> {
     let id = p.policy_id().or(p.arn())?;
     let name = p
         .policy_name()
         .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()));
-    let configuration = policy_fields!(p, name, id)
+    let configuration = Obj::new()
+        .nul("policyName", name)
+        .set("policyId", id)
+        .nul("arn", p.arn())
+        .nul("defaultVersionId", p.default_version_id())
+        .nul("path", p.path())
+        .nul("attachmentCount", p.attachment_count())
+        .nul(
+            "permissionsBoundaryUsageCount",
+            p.permissions_boundary_usage_count(),
+        )
+        .set("isAttachable", p.is_attachable())
+        .nul("description", p.description())
+        .nul("createDate", ts(p.create_date()))
+        .nul("updateDate", ts(p.update_date()))
         .set("policyVersionList", versions(p.policy_version_list()))
         .build();
     Some(
@@ -282,7 +275,21 @@ pub(crate) fn aws_managed_policy(
     entities: Value,
 ) -> Option<Item> {
     let id = p.policy_id()?;
-    let configuration = policy_fields!(p, p.policy_name(), id)
+    let configuration = Obj::new()
+        .nul("policyName", p.policy_name())
+        .set("policyId", id)
+        .nul("arn", p.arn())
+        .nul("path", p.path())
+        .nul("defaultVersionId", p.default_version_id())
+        .nul("attachmentCount", p.attachment_count())
+        .nul(
+            "permissionsBoundaryUsageCount",
+            p.permissions_boundary_usage_count(),
+        )
+        .set("isAttachable", p.is_attachable())
+        .nul("description", p.description())
+        .nul("createDate", ts(p.create_date()))
+        .nul("updateDate", ts(p.update_date()))
         .set(
             "policyVersionList",
             versions(std::slice::from_ref(default_version)),
@@ -398,24 +405,31 @@ pub(crate) fn policy_entities(
     Obj::new()
         .set(
             "policyGroups",
-            list(groups, |g| named("group", g.group_name(), g.group_id())),
+            list(groups, |g| {
+                Obj::new()
+                    .nul("groupName", g.group_name())
+                    .nul("groupId", g.group_id())
+                    .build()
+            }),
         )
         .set(
             "policyUsers",
-            list(users, |u| named("user", u.user_name(), u.user_id())),
+            list(users, |u| {
+                Obj::new()
+                    .nul("userName", u.user_name())
+                    .nul("userId", u.user_id())
+                    .build()
+            }),
         )
         .set(
             "policyRoles",
-            list(roles, |r| named("role", r.role_name(), r.role_id())),
+            list(roles, |r| {
+                Obj::new()
+                    .nul("roleName", r.role_name())
+                    .nul("roleId", r.role_id())
+                    .build()
+            }),
         )
-        .build()
-}
-
-/// `{"<kind>Name": .., "<kind>Id": ..}`, as AWS Config writes a policy's entities.
-fn named(kind: &str, name: Option<&str>, id: Option<&str>) -> Value {
-    Obj::new()
-        .nul(&format!("{kind}Name"), name)
-        .nul(&format!("{kind}Id"), id)
         .build()
 }
 
@@ -452,25 +466,42 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, home: &str) -> Part {
     let report = credential_report_rows(&c, &rec, &mut part).await;
 
     // Users, groups, roles and customer managed policies.
-    let pages = paged(
-        &rec,
-        "GetAccountAuthorizationDetails",
-        |marker| {
+    let mut marker: Option<String> = None;
+    let mut details = Vec::new();
+    let mut gaad_ev = Vec::new();
+    let mut complete = true;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            &rec,
+            "GetAccountAuthorizationDetails",
             c.get_account_authorization_details()
                 .filter(EntityType::User)
                 .filter(EntityType::Group)
                 .filter(EntityType::Role)
                 .filter(EntityType::LocalManagedPolicy)
-                .set_marker(marker)
-                .send()
-        },
-        |out| {
-            let next = out.marker.clone().filter(|_| out.is_truncated);
-            (vec![out], next)
-        },
-    )
-    .await;
-    if let Some((details, gaad_ev)) = part.all_pages(&rec, pages) {
+                .set_marker(marker.clone())
+                .send(),
+        )
+        .await;
+        gaad_ev.extend(ev);
+        match r {
+            Ok(out) => {
+                let next = out.marker().map(str::to_string);
+                let more = out.is_truncated() && next.is_some();
+                details.push(out);
+                if !more {
+                    break;
+                }
+                marker = next;
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                complete = false;
+                break;
+            }
+        }
+    }
+    if complete {
         for out in &details {
             for u in out.user_detail_list() {
                 if let Some(mut it) = user(ctx, u) {
@@ -503,24 +534,30 @@ pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, home: &str) -> Part {
     }
 
     // Server certificates.
-    let certs = paged(
-        &rec,
-        "ListServerCertificates",
-        |marker| c.list_server_certificates().set_marker(marker).send(),
-        |out| {
-            (
-                out.server_certificate_metadata_list,
-                out.marker.filter(|_| out.is_truncated),
-            )
-        },
-    )
-    .await;
-    // The certificates of the pages read before a failure are kept.
-    for cert in &certs.items {
-        part.push(server_certificate(ctx, cert).with_evidence(&certs.evidence));
-    }
-    if let Some(e) = &certs.error {
-        part.fail(&rec, &e.error);
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            &rec,
+            "ListServerCertificates",
+            c.list_server_certificates().set_marker(marker.clone()).send(),
+        )
+        .await;
+        match r {
+            Ok(out) => {
+                for cert in out.server_certificate_metadata_list() {
+                    part.push(server_certificate(ctx, cert).with_evidence(&ev));
+                }
+                let next = out.marker().map(str::to_string);
+                if !(out.is_truncated() && next.is_some()) {
+                    break;
+                }
+                marker = next;
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                break;
+            }
+        }
     }
 
     // The AWS managed policies of 2.15 and 2.20.
@@ -634,35 +671,36 @@ async fn aws_managed(
             return None;
         }
     };
-    let pages = paged(
-        rec,
-        "ListEntitiesForPolicy",
-        |marker| {
+    let (mut groups, mut users, mut roles) = (Vec::new(), Vec::new(), Vec::new());
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            rec,
+            "ListEntitiesForPolicy",
             c.list_entities_for_policy()
                 .policy_arn(arn)
-                .set_marker(marker)
-                .send()
-        },
-        |out| {
-            let next = out.marker.clone().filter(|_| out.is_truncated);
-            (vec![out], next)
-        },
-    )
-    .await;
-    let (outs, ev) = part.all_pages(rec, pages)?;
-    evidence.extend(ev);
-    let groups: Vec<_> = outs
-        .iter()
-        .flat_map(|o| o.policy_groups().iter().cloned())
-        .collect();
-    let users: Vec<_> = outs
-        .iter()
-        .flat_map(|o| o.policy_users().iter().cloned())
-        .collect();
-    let roles: Vec<_> = outs
-        .iter()
-        .flat_map(|o| o.policy_roles().iter().cloned())
-        .collect();
+                .set_marker(marker.clone())
+                .send(),
+        )
+        .await;
+        evidence.extend(ev);
+        match r {
+            Ok(out) => {
+                groups.extend(out.policy_groups().iter().cloned());
+                users.extend(out.policy_users().iter().cloned());
+                roles.extend(out.policy_roles().iter().cloned());
+                let next = out.marker().map(str::to_string);
+                if !(out.is_truncated() && next.is_some()) {
+                    break;
+                }
+                marker = next;
+            }
+            Err(e) => {
+                part.fail(rec, &e.error);
+                return None;
+            }
+        }
+    }
     let entities = policy_entities(&groups, &users, &roles);
     aws_managed_policy(ctx, &policy, &version, entities).map(|it| it.with_evidence(&evidence))
 }

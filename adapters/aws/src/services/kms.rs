@@ -7,8 +7,9 @@ use aws_sdk_kms::types::KeyMetadata;
 use serde_json::Value;
 
 use crate::clients::Clients;
-use crate::collect::{call, paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{item_key, list, ts, Ctx, Item, Obj};
+use crate::services::MAX_PAGES;
 
 /// Whether CIS 4.6 needs the key's rotation status.
 pub(crate) fn needs_rotation_status(k: &KeyMetadata) -> bool {
@@ -69,19 +70,26 @@ pub(crate) fn key(ctx: &Ctx, region: &str, k: &KeyMetadata, rotation: Option<boo
 pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str, known: &BTreeSet<String>) -> Part {
     let (c, rec) = clients.kms(region);
     let mut part = Part::default();
-    let pages = paged(
-        &rec,
-        "ListKeys",
-        |marker| c.list_keys().set_marker(marker).send(),
-        |out| {
-            let ids = out.keys().iter().filter_map(|k| k.key_id.clone()).collect();
-            (ids, out.next_marker.filter(|_| out.truncated))
-        },
-    )
-    .await;
-    let Some((ids, list_ev)) = part.all_pages(&rec, pages) else {
-        return part;
-    };
+    let mut ids = Vec::new();
+    let mut list_ev = Vec::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(&rec, "ListKeys", c.list_keys().set_marker(marker.clone()).send()).await;
+        list_ev.extend(ev);
+        match r {
+            Ok(out) => {
+                ids.extend(out.keys().iter().filter_map(|k| k.key_id().map(str::to_string)));
+                marker = out.next_marker().map(str::to_string);
+                if !(out.truncated() && marker.is_some()) {
+                    break;
+                }
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                return part;
+            }
+        }
+    }
     for id in ids {
         if known.contains(&item_key("AWS::KMS::Key", region, &id)) {
             continue;

@@ -3,8 +3,9 @@
 use aws_sdk_rds::types::DbInstance;
 
 use crate::clients::Clients;
-use crate::collect::{paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{list, ts, Ctx, Item, Obj};
+use crate::services::MAX_PAGES;
 
 /// `AWS::RDS::DBInstance` (resource id: the `dbiResourceId`, as AWS Config records it).
 pub(crate) fn db_instance(ctx: &Ctx, region: &str, d: &DbInstance) -> Option<Item> {
@@ -80,16 +81,31 @@ pub(crate) fn db_instance(ctx: &Ctx, region: &str, d: &DbInstance) -> Option<Ite
 pub(crate) async fn collect(ctx: &Ctx, clients: &Clients, region: &str) -> Part {
     let (c, rec) = clients.rds(region);
     let mut part = Part::default();
-    let pages = paged(
-        &rec,
-        "DescribeDBInstances",
-        |marker| c.describe_db_instances().set_marker(marker).send(),
-        |out| (out.db_instances.unwrap_or_default(), out.marker),
-    )
-    .await;
-    let Some((all, evidence)) = part.all_pages(&rec, pages) else {
-        return part;
-    };
+    let mut all = Vec::new();
+    let mut evidence = Vec::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            &rec,
+            "DescribeDBInstances",
+            c.describe_db_instances().set_marker(marker.clone()).send(),
+        )
+        .await;
+        evidence.extend(ev);
+        match r {
+            Ok(out) => {
+                all.extend(out.db_instances().iter().cloned());
+                marker = out.marker().map(str::to_string);
+                if marker.is_none() {
+                    break;
+                }
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                return part;
+            }
+        }
+    }
     for d in &all {
         if let Some(it) = db_instance(ctx, region, d) {
             part.push(it.with_evidence(&evidence));

@@ -8,9 +8,9 @@ use aws_sdk_securityhub::types::StandardsSubscription;
 use serde_json::{Map, Value};
 
 use crate::clients::Clients;
-use crate::collect::{call, paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{list, ts, Ctx, Item, Obj};
-use crate::services::region_settings;
+use crate::services::{region_settings, MAX_PAGES};
 
 fn string_map(m: Option<&HashMap<String, String>>) -> Value {
     let sorted: std::collections::BTreeMap<&String, &String> = m.into_iter().flatten().collect();
@@ -95,16 +95,31 @@ pub(crate) fn securityhub_item(
 pub(crate) async fn access_analyzer(ctx: &Ctx, clients: &Clients, region: &str) -> Part {
     let (c, rec) = clients.access_analyzer(region);
     let mut part = Part::default();
-    let pages = paged(
-        &rec,
-        "ListAnalyzers",
-        |token| c.list_analyzers().set_next_token(token).send(),
-        |out| (out.analyzers, out.next_token),
-    )
-    .await;
-    let Some((mut all, evidence)) = part.all_pages(&rec, pages) else {
-        return part;
-    };
+    let mut all = Vec::new();
+    let mut evidence = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            &rec,
+            "ListAnalyzers",
+            c.list_analyzers().set_next_token(token.clone()).send(),
+        )
+        .await;
+        evidence.extend(ev);
+        match r {
+            Ok(out) => {
+                all.extend(out.analyzers().iter().cloned());
+                token = out.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                return part;
+            }
+        }
+    }
     all.sort_by(|a, b| a.arn().cmp(b.arn()));
     part.push(access_analyzer_item(ctx, region, &all).with_evidence(&evidence));
     part
@@ -128,18 +143,29 @@ pub(crate) async fn securityhub(ctx: &Ctx, clients: &Clients, region: &str) -> P
     };
     let mut standards = Vec::new();
     if hub.is_some() {
-        let pages = paged(
-            &rec,
-            "GetEnabledStandards",
-            |token| c.get_enabled_standards().set_next_token(token).send(),
-            |out| (out.standards_subscriptions.unwrap_or_default(), out.next_token),
-        )
-        .await;
-        let Some((s, ev)) = part.all_pages(&rec, pages) else {
-            return part;
-        };
-        standards = s;
-        evidence.extend(ev);
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let (r, ev) = call(
+                &rec,
+                "GetEnabledStandards",
+                c.get_enabled_standards().set_next_token(token.clone()).send(),
+            )
+            .await;
+            evidence.extend(ev);
+            match r {
+                Ok(out) => {
+                    standards.extend(out.standards_subscriptions().iter().cloned());
+                    token = out.next_token().map(str::to_string);
+                    if token.is_none() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    part.fail(&rec, &e.error);
+                    return part;
+                }
+            }
+        }
     }
     part.push(securityhub_item(ctx, region, hub.as_ref(), &standards).with_evidence(&evidence));
     part

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::clients::Clients;
-use crate::collect::{call, paged, Part};
+use crate::collect::{call, Part};
 use crate::item::{item_key, list, ts, Ctx, Item, Obj};
+use crate::services::MAX_PAGES;
 
 /// The four Block Public Access settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -202,23 +203,32 @@ pub(crate) async fn collect(
 
     // Buckets.
     let (c, rec) = clients.s3(&home);
-    let pages = paged(
-        &rec,
-        "ListBuckets",
-        |token| c.list_buckets().set_continuation_token(token).send(),
-        |out| {
-            let owner = out.owner;
-            let buckets = out.buckets.unwrap_or_default();
-            (
-                buckets.into_iter().map(|b| (b, owner.clone())).collect(),
-                out.continuation_token,
-            )
-        },
-    )
-    .await;
-    let Some((buckets, list_ev)) = part.all_pages(&rec, pages) else {
-        return part;
-    };
+    let mut buckets = Vec::new();
+    let mut list_ev = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let (r, ev) = call(
+            &rec,
+            "ListBuckets",
+            c.list_buckets().set_continuation_token(token.clone()).send(),
+        )
+        .await;
+        list_ev.extend(ev);
+        match r {
+            Ok(out) => {
+                let owner = out.owner().cloned();
+                buckets.extend(out.buckets().iter().cloned().map(|b| (b, owner.clone())));
+                token = out.continuation_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            Err(e) => {
+                part.fail(&rec, &e.error);
+                return part;
+            }
+        }
+    }
 
     let mut regional: BTreeMap<String, (aws_sdk_s3::Client, crate::capture::Recorder)> = BTreeMap::new();
     for (b, owner) in buckets {
