@@ -241,9 +241,51 @@ impl Manifest {
                 m.schema_version
             )));
         }
+        if !is_bundle_id(&m.id) {
+            return Err(EngineError::PolicyLoad(format!(
+                "{MANIFEST}: id: {:?} must be 1 to {MAX_BUNDLE_ID_LEN} characters of a-z, 0-9 and '-', \
+                 starting and ending with a letter or digit",
+                m.id
+            )));
+        }
         semver::Version::parse(&m.version).map_err(|e| {
-            EngineError::PolicyLoad(format!("{MANIFEST}: version {:?} is not semver: {e}", m.version))
+            EngineError::PolicyLoad(format!(
+                "{MANIFEST}: version: {:?} is not a semantic version: {e}",
+                m.version
+            ))
         })?;
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut packages: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, c) in m.controls.iter().enumerate() {
+            let field = format!("{MANIFEST}: controls[{i}]");
+            if !is_control_id(&c.id) {
+                return Err(EngineError::PolicyLoad(format!(
+                    "{field}.id: {:?} must be 1 to {MAX_CONTROL_ID_LEN} characters of a-z, 0-9, '.' and '-', \
+                     starting and ending with a letter or digit",
+                    c.id
+                )));
+            }
+            semver::Version::parse(&c.version).map_err(|e| {
+                EngineError::PolicyLoad(format!(
+                    "{field}.version: {:?} is not a semantic version: {e}",
+                    c.version
+                ))
+            })?;
+            if let Some(j) = ids.insert(&c.id, i) {
+                return Err(EngineError::PolicyLoad(format!(
+                    "{field}.id: {:?} is also the id of controls[{j}]",
+                    c.id
+                )));
+            }
+            let package = rego_ident(&c.id);
+            if let Some(j) = packages.insert(package.clone(), i) {
+                return Err(EngineError::PolicyLoad(format!(
+                    "{field}.id: {:?} has the same Rego package segment {package:?} as controls[{j}].id {:?}",
+                    c.id,
+                    m.controls.get(j).map(|o| o.id.as_str()).unwrap_or_default()
+                )));
+            }
+        }
         Ok(m)
     }
 
@@ -274,6 +316,33 @@ impl Manifest {
     pub fn package_of(&self, control_id: &str) -> String {
         format!("seg.{}.{}", rego_ident(&self.id), rego_ident(control_id))
     }
+}
+
+/// Longest bundle id: a DNS label, as the id also names directories and Kubernetes objects.
+pub const MAX_BUNDLE_ID_LEN: usize = 63;
+/// Longest control id.
+pub const MAX_CONTROL_ID_LEN: usize = 128;
+
+fn starts_and_ends_alnum(s: &str) -> bool {
+    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    alnum(s.as_bytes().first()) && alnum(s.as_bytes().last())
+}
+
+/// A bundle id: `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`.
+pub fn is_bundle_id(s: &str) -> bool {
+    s.len() <= MAX_BUNDLE_ID_LEN
+        && starts_and_ends_alnum(s)
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A control id: `^[a-z0-9]([a-z0-9.-]{0,126}[a-z0-9])?$`. It names the files
+/// `policies/<id>.rego` and `tests/<id>.json`, so it never contains `/`.
+pub fn is_control_id(s: &str) -> bool {
+    s.len() <= MAX_CONTROL_ID_LEN
+        && starts_and_ends_alnum(s)
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
 /// An identifier usable as a Rego package segment.
@@ -373,6 +442,39 @@ mod tests {
         );
         resigned_checksums.insert(CHECKSUMS, c.into_bytes()).unwrap();
         assert!(resigned_checksums.verify(&trusted).is_err());
+    }
+
+    #[test]
+    fn ids_are_lowercase_alphanumerics_dots_and_dashes() {
+        for ok in [
+            "a",
+            "0",
+            "s3",
+            "iam-root-mfa-enabled",
+            "s3.bucket-1",
+            &"a".repeat(128),
+        ] {
+            assert!(is_control_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            ".a",
+            "a.",
+            "A",
+            "a_b",
+            "a/b",
+            "a b",
+            "\u{e9}",
+            &"a".repeat(129),
+        ] {
+            assert!(!is_control_id(bad), "{bad}");
+        }
+        assert!(is_bundle_id("cis-aws-foundations") && is_bundle_id(&"b".repeat(63)));
+        for bad in ["", "a.b", "-a", "a-", "Cis", &"b".repeat(64)] {
+            assert!(!is_bundle_id(bad), "{bad}");
+        }
     }
 
     #[test]

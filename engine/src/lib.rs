@@ -1,8 +1,8 @@
 //! The pure core of seg.
 //!
 //! SEG-001 data contracts ([`model`]), the five ports ([`ports`]), policy bundles ([`bundle`],
-//! [`lint`], [`vectors`]), Rego evaluation with regorus ([`policy`], [`scan`]), content-hash ids
-//! ([`ids`]), OCSF mapping ([`ocsf`]) and DSSE signing ([`dsse`]).
+//! [`lint`], [`vectors`]), Rego evaluation with regorus ([`policy`], [`scan`], size bounds in
+//! [`guard`]), content-hash ids ([`ids`]), OCSF mapping ([`ocsf`]) and DSSE signing ([`dsse`]).
 //!
 //! Nothing here performs I/O: no filesystem, no network, no clock. Inputs come in as values
 //! (bundle files as bytes, inventory as text, the evaluation time as a [`time::Timestamp`]).
@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod dsse;
 pub mod error;
+pub mod guard;
 pub mod ids;
 pub mod inventory;
 pub mod lint;

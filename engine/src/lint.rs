@@ -197,24 +197,51 @@ fn code_lines(text: &str) -> Vec<String> {
     lines
 }
 
-/// Calls of forbidden builtins in a policy: (1-based line, builtin).
-pub fn forbidden_calls(text: &str) -> Vec<(usize, String)> {
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '.'
+}
+
+/// Calls of the named builtins in one line of code (with `mentions`, every use of the name, as
+/// in `f(x) with f as <name>`).
+fn line_calls<'a>(code: &str, names: &[&'a str], mentions: bool, out: &mut Vec<&'a str>) {
+    for &b in names {
+        let mut from = 0;
+        while let Some(pos) = code[from..].find(b) {
+            let start = from + pos;
+            let end = start + b.len();
+            let before = code[..start].chars().next_back();
+            let after = code[end..].trim_start().chars().next();
+            let called = after == Some('(');
+            let bounded = !code[end..].chars().next().is_some_and(is_ident);
+            if !before.is_some_and(is_ident) && (called || (mentions && bounded)) {
+                out.push(b);
+            }
+            from = end;
+        }
+    }
+}
+
+/// Uses of the named builtins in a policy (comments and strings excluded): (1-based line, builtin).
+pub(crate) fn mentions_of(text: &str, names: &[&str]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (n, code) in code_lines(text).iter().enumerate() {
+        let mut found = Vec::new();
+        line_calls(code, names, true, &mut found);
+        out.extend(found.into_iter().map(|b| (n + 1, b.to_string())));
+    }
+    out
+}
+
+/// Calls of forbidden builtins in a policy: (1-based line, builtin).
+pub fn forbidden_calls(text: &str) -> Vec<(usize, String)> {
+    let ident = is_ident;
+    let mut out = Vec::new();
+    for (n, code) in code_lines(text).iter().enumerate() {
+        let mut found = Vec::new();
+        line_calls(code, FORBIDDEN_BUILTINS, false, &mut found);
         let mut push = |b: &str| out.push((n + 1, b.to_string()));
-        for b in FORBIDDEN_BUILTINS {
-            let mut from = 0;
-            while let Some(pos) = code[from..].find(b) {
-                let start = from + pos;
-                let end = start + b.len();
-                let before = code[..start].chars().next_back();
-                let after = code[end..].trim_start().chars().next();
-                if !before.is_some_and(ident) && after == Some('(') {
-                    push(b);
-                }
-                from = end;
-            }
+        for b in found {
+            push(b);
         }
         let mut from = 0;
         while let Some(pos) = code[from..].find("rand.") {

@@ -1,20 +1,22 @@
 //! Rego evaluation with regorus: one engine per bundle, cloned per worker.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::Duration;
 
 use ed25519_dalek::VerifyingKey;
 use regorus::languages::rego::compiler::Compiler;
 use regorus::rvm::vm::RegoVM;
 use regorus::utils::limits::ExecutionTimerConfig;
-use regorus::Value;
+use regorus::{PolicyLengthConfig, Value};
 use serde::Serialize;
 
-use crate::bundle::{BundleFiles, Manifest};
+use crate::bundle::{BundleFiles, Manifest, MANIFEST};
 use crate::error::EngineError;
+use crate::guard::{self, Guards};
 use crate::model::{CheckResult, ControlSpec, JsonMap};
 use crate::time::Timestamp;
+use crate::vectors::VectorFile;
 
 /// Which signatures a bundle must carry.
 #[derive(Debug, Clone)]
@@ -43,6 +45,15 @@ impl SignatureStatus {
     }
 }
 
+/// Default of [`LoadOptions::memory_limit_bytes`]: 256 MiB.
+pub const DEFAULT_MEMORY_LIMIT_BYTES: u64 = 256 << 20;
+/// Default of [`LoadOptions::max_vector_cases`].
+pub const DEFAULT_MAX_VECTOR_CASES: usize = 2_000;
+/// Default of [`LoadOptions::max_controls`].
+pub const DEFAULT_MAX_CONTROLS: usize = 1_000;
+/// Default of [`LoadOptions::max_policy_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_POLICY_BYTES: usize = 1 << 20;
+
 /// Options for [`CompiledBundle::load`].
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -51,6 +62,40 @@ pub struct LoadOptions {
     pub time_limit: Duration,
     /// Only these controls (all when empty). Unknown ids are an error.
     pub controls: Vec<String>,
+    /// Largest value, in bytes, that one builtin call or one decision of this bundle may produce
+    /// (default [`DEFAULT_MEMORY_LIMIT_BYTES`]: 256 MiB); `None` turns the bound off.
+    ///
+    /// This is a bound the engine computes *before* a call, per call and per evaluation, not a
+    /// measurement of the heap: regorus' own memory limit (feature `allocator-memory-limits`) is
+    /// process-global, replaces the global allocator (which the `seg` binary sets itself) and
+    /// checks after allocating, so it cannot stop a single huge allocation from aborting the
+    /// process. Every builtin whose result can be far larger than its arguments
+    /// ([`crate::guard::GUARDED_BUILTINS`]: `numbers.range`, `sprintf`, `concat`,
+    /// `array.concat`, `json.marshal`, `split`, `replace`, ...) runs through a guard that
+    /// estimates the size of its result from the arguments and refuses the call when the estimate
+    /// is over this limit; the evaluation then fails with an error naming the control, the
+    /// builtin and the limit (a bundle whose vector case does this does not load). A decision is
+    /// checked the same way before it is converted to JSON. A policy calling a builtin whose
+    /// result cannot be bounded ([`crate::guard::UNBOUNDED_BUILTINS`]) does not load.
+    ///
+    /// What it does not catch: memory built up step by step by many calls or iterations that are
+    /// each under the limit (a comprehension over a large range, a chain of concatenations each
+    /// doubling the previous one up to the limit). Those are bounded only by
+    /// [`LoadOptions::time_limit`] (the evaluator checks the time between steps, not inside a
+    /// builtin), so one evaluation can hold a few times this limit at worst, and every worker
+    /// thread of every bundle can do so at the same time. Arithmetic on big integers is not
+    /// bounded either (only by the time limit).
+    ///
+    /// The limit is a setting of the bundle, not of the process: bundles loaded with different
+    /// limits (or none) can be evaluated side by side.
+    pub memory_limit_bytes: Option<u64>,
+    /// Most vector cases (`tests/*.json`) the load runs, over the whole bundle (default
+    /// [`DEFAULT_MAX_VECTOR_CASES`]); a bundle with more does not load.
+    pub max_vector_cases: usize,
+    /// Most controls a bundle may have (default [`DEFAULT_MAX_CONTROLS`]).
+    pub max_controls: usize,
+    /// Largest policy file, in bytes (default [`DEFAULT_MAX_POLICY_BYTES`]).
+    pub max_policy_bytes: usize,
 }
 
 impl LoadOptions {
@@ -59,6 +104,10 @@ impl LoadOptions {
             trust,
             time_limit: Duration::from_millis(250),
             controls: Vec::new(),
+            memory_limit_bytes: Some(DEFAULT_MEMORY_LIMIT_BYTES),
+            max_vector_cases: DEFAULT_MAX_VECTOR_CASES,
+            max_controls: DEFAULT_MAX_CONTROLS,
+            max_policy_bytes: DEFAULT_MAX_POLICY_BYTES,
         }
     }
 }
@@ -95,6 +144,10 @@ pub struct CompiledBundle {
     sources: Vec<(String, String)>,
     data: Vec<Value>,
     time_limit: Duration,
+    max_policy_bytes: usize,
+    memory_limit: Option<u64>,
+    /// The size guards of the builtins, when a memory limit is set.
+    guards: Option<Guards>,
     /// Per control: evaluate with a compiled VM program (checked against the interpreter).
     vm_allowed: Vec<bool>,
     rules: Vec<String>,
@@ -116,9 +169,17 @@ impl CompiledBundle {
             },
         };
         let manifest = Manifest::parse(files)?;
+        if manifest.controls.len() > opts.max_controls {
+            return Err(EngineError::PolicyLoad(format!(
+                "{MANIFEST}: controls: {} controls, more than the limit of {} per bundle",
+                manifest.controls.len(),
+                opts.max_controls
+            )));
+        }
         let all_specs = manifest.control_specs();
 
-        let mut engine = new_engine(opts.time_limit);
+        let guards = opts.memory_limit_bytes.map(Guards::new);
+        let mut engine = new_engine(opts.time_limit, opts.max_policy_bytes, guards.as_ref())?;
         let mut sources = Vec::new();
         let mut data = Vec::new();
 
@@ -126,11 +187,26 @@ impl CompiledBundle {
         let mut rules = Vec::new();
         for spec in all_specs {
             let path = format!("policies/{}.rego", spec.id);
+            let size = files.get(&path).map_or(0, <[u8]>::len);
+            if size > opts.max_policy_bytes {
+                return Err(EngineError::PolicyLoad(format!(
+                    "{path}: {size} bytes, more than the limit of {} bytes per policy",
+                    opts.max_policy_bytes
+                )));
+            }
             let text = files.text(&path)?;
             if let Some((line, b)) = crate::lint::forbidden_calls(text).into_iter().next() {
                 return Err(EngineError::PolicyLoad(format!(
                     "{path}:{line}: forbidden builtin {b}: policies must be deterministic and offline"
                 )));
+            }
+            if guards.is_some() {
+                if let Some((line, b)) = guard::unbounded_calls(text).into_iter().next() {
+                    return Err(EngineError::PolicyLoad(format!(
+                        "{path}:{line}: {b} cannot be bounded by the memory limit (its result can grow \
+                         exponentially with its arguments)"
+                    )));
+                }
             }
             let package = engine
                 .add_policy(path.clone(), text.to_string())
@@ -179,11 +255,14 @@ impl CompiledBundle {
             sources,
             data,
             time_limit: opts.time_limit,
+            max_policy_bytes: opts.max_policy_bytes,
+            memory_limit: opts.memory_limit_bytes,
+            guards,
             vm_allowed: Vec::new(),
             rules,
             by_kind: BTreeMap::new(),
         };
-        bundle.gate_vm_on_vectors(files);
+        bundle.gate_vm_on_vectors(files, opts.max_vector_cases)?;
         if opts.controls.is_empty() {
             bundle.index_kinds();
         } else {
@@ -237,7 +316,13 @@ impl CompiledBundle {
     /// sources, which costs milliseconds per bundle; it falls back to a clone if that fails.
     pub fn evaluator(&self) -> Evaluator<'_> {
         let mut engine = self.rebuild().unwrap_or_else(|_| self.engine.clone());
-        let vms = compile_vms(&mut engine, &self.rules, &self.vm_allowed, self.time_limit);
+        let vms = compile_vms(
+            &mut engine,
+            &self.rules,
+            &self.vm_allowed,
+            self.time_limit,
+            self.guards.as_ref(),
+        );
         Evaluator {
             bundle: self,
             engine,
@@ -259,7 +344,28 @@ impl CompiledBundle {
     /// Decide per control whether its compiled program may be used: it must give exactly the
     /// interpreter's decision on every vector case of the control. A control without vectors,
     /// or with any difference, stays on the interpreter.
-    fn gate_vm_on_vectors(&mut self, files: &BundleFiles) {
+    ///
+    /// Every case runs on the interpreter first, even for a control without a compiled program:
+    /// a case whose evaluation is refused by a size guard fails the load, as does a bundle with
+    /// more than `max_cases` cases.
+    fn gate_vm_on_vectors(&mut self, files: &BundleFiles, max_cases: usize) -> Result<(), EngineError> {
+        let vector_files: Vec<Option<VectorFile>> = self
+            .controls
+            .iter()
+            .map(|spec| {
+                let path = format!("tests/{}.json", spec.id);
+                files
+                    .text(&path)
+                    .and_then(|t| crate::vectors::parse_vector_file(&path, t))
+                    .ok()
+            })
+            .collect();
+        let total: usize = vector_files.iter().flatten().map(|f| f.cases.len()).sum();
+        if total > max_cases {
+            return Err(EngineError::PolicyLoad(format!(
+                "tests/: {total} vector cases, more than the limit of {max_cases} per bundle"
+            )));
+        }
         self.vm_allowed = vec![true; self.rules.len()];
         let mut vm = self.evaluator();
         let mut interp = Evaluator {
@@ -269,37 +375,47 @@ impl CompiledBundle {
             inputs: Vec::new(),
         };
         let mut allowed = vec![false; self.rules.len()];
-        for (index, spec) in self.controls.iter().enumerate() {
-            let path = format!("tests/{}.json", spec.id);
-            let Ok(file) = files
-                .text(&path)
-                .and_then(|t| crate::vectors::parse_vector_file(&path, t))
-            else {
-                continue;
-            };
-            if vm.vms.get(index).is_none_or(Option::is_none) {
-                continue;
+        for ((index, spec), file) in self.controls.iter().enumerate().zip(&vector_files) {
+            let Some(file) = file else { continue };
+            let has_vm = vm.vms.get(index).is_some_and(Option::is_some);
+            let mut same = has_vm && !file.cases.is_empty();
+            for case in &file.cases {
+                let at = case
+                    .evaluation_time
+                    .as_deref()
+                    .and_then(|t| Timestamp::parse(t).ok())
+                    .or_else(|| Timestamp::parse(crate::vectors::DEFAULT_CASE_TIME).ok());
+                let Some(at) = at else {
+                    same = false;
+                    continue;
+                };
+                let r = PreparedResource::new(&case.resource);
+                let refused = |e: String| {
+                    EngineError::PolicyLoad(format!(
+                        "control {}: tests/{}.json: case {:?}: {e}",
+                        spec.id, spec.id, case.name
+                    ))
+                };
+                let expected = interp
+                    .eval_inner(index, &r, Some(&case.params), at)
+                    .map_err(refused)?;
+                if same {
+                    let got = vm
+                        .eval_inner(index, &r, Some(&case.params), at)
+                        .map_err(refused)?;
+                    same = got == expected;
+                }
             }
-            allowed[index] = !file.cases.is_empty()
-                && file.cases.iter().all(|case| {
-                    let at = case
-                        .evaluation_time
-                        .as_deref()
-                        .and_then(|t| Timestamp::parse(t).ok())
-                        .or_else(|| Timestamp::parse(crate::vectors::DEFAULT_CASE_TIME).ok());
-                    let Some(at) = at else { return false };
-                    let r = PreparedResource::new(&case.resource);
-                    vm.evaluate(index, &r, Some(&case.params), at)
-                        == interp.evaluate(index, &r, Some(&case.params), at)
-                });
+            allowed[index] = same;
         }
         drop(vm);
         drop(interp);
         self.vm_allowed = allowed;
+        Ok(())
     }
 
     fn rebuild(&self) -> Result<regorus::Engine, EngineError> {
-        let mut engine = new_engine(self.time_limit);
+        let mut engine = new_engine(self.time_limit, self.max_policy_bytes, self.guards.as_ref())?;
         for (path, text) in &self.sources {
             engine
                 .add_policy(path.clone(), text.clone())
@@ -318,7 +434,11 @@ impl CompiledBundle {
 /// large IAM policies or security groups with many rules).
 pub const MAX_INSTRUCTIONS: usize = 5_000_000;
 
-fn new_engine(time_limit: Duration) -> regorus::Engine {
+fn new_engine(
+    time_limit: Duration,
+    max_policy_bytes: usize,
+    guards: Option<&Guards>,
+) -> Result<regorus::Engine, EngineError> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(false);
     engine.set_strict_builtin_errors(false);
@@ -327,7 +447,17 @@ fn new_engine(time_limit: Duration) -> regorus::Engine {
         limit: time_limit,
         check_interval: interval,
     });
-    engine
+    // The engine checks the size of a policy itself (with a clearer error); regorus must not
+    // refuse what that check allows.
+    let mut lengths = PolicyLengthConfig::default();
+    if let Some(n) = NonZeroUsize::new(max_policy_bytes) {
+        lengths.max_file_bytes = lengths.max_file_bytes.max(n);
+    }
+    engine.set_policy_length_config(lengths);
+    if let Some(g) = guards {
+        g.install(&mut engine).map_err(EngineError::PolicyLoad)?;
+    }
+    Ok(engine)
 }
 
 /// Compile each control's decision rule to a program of regorus' virtual machine, which
@@ -338,6 +468,7 @@ fn compile_vms(
     rules: &[String],
     allowed: &[bool],
     time_limit: Duration,
+    guards: Option<&Guards>,
 ) -> Vec<Option<RegoVM>> {
     let data = engine.get_data();
     rules
@@ -350,7 +481,10 @@ fn compile_vms(
             let compiled = engine
                 .compile_with_entrypoint(&regorus::Rc::from(rule.as_str()))
                 .ok()?;
-            let program = Compiler::compile_from_policy(&compiled, &[rule.as_str()]).ok()?;
+            let mut program = Compiler::compile_from_policy(&compiled, &[rule.as_str()]).ok()?;
+            if guards.is_some() {
+                guard::guard_program(std::sync::Arc::make_mut(&mut program)).ok()?;
+            }
             let mut vm = RegoVM::new();
             vm.load_program(program);
             vm.set_data(data.clone()).ok()?;
@@ -411,8 +545,37 @@ impl Evaluator<'_> {
         overrides: Option<&JsonMap>,
         at: Timestamp,
     ) -> Decision {
-        let (Some(spec), Some(rule)) = (self.bundle.controls.get(index), self.bundle.rules.get(index)) else {
-            return Decision::error(format!("no control at index {index}"));
+        self.try_evaluate(index, resource, overrides, at)
+            .unwrap_or_else(|e| Decision::error(e.to_string()))
+    }
+
+    /// Evaluate control `index` on a resource. Policy errors are `error` decisions; an evaluation
+    /// refused by the memory limit ([`LoadOptions::memory_limit_bytes`]) is an error naming the
+    /// control, the builtin and the limit.
+    pub fn try_evaluate(
+        &mut self,
+        index: usize,
+        resource: &PreparedResource,
+        overrides: Option<&JsonMap>,
+        at: Timestamp,
+    ) -> Result<Decision, EngineError> {
+        self.eval_inner(index, resource, overrides, at).map_err(|e| {
+            let id = self.bundle.controls.get(index).map_or("?", |c| c.id.as_str());
+            EngineError::PolicyEval(format!("control {id}: {e}"))
+        })
+    }
+
+    /// Evaluate; `Err` is a refusal by the memory limit, described with its place in the policy.
+    fn eval_inner(
+        &mut self,
+        index: usize,
+        resource: &PreparedResource,
+        overrides: Option<&JsonMap>,
+        at: Timestamp,
+    ) -> Result<Decision, String> {
+        let bundle = self.bundle;
+        let (Some(spec), Some(rule)) = (bundle.controls.get(index), bundle.rules.get(index)) else {
+            return Ok(Decision::error(format!("no control at index {index}")));
         };
         let no_overrides = overrides.is_none_or(|o| o.is_empty());
         let cached = match self.inputs.get(index) {
@@ -431,7 +594,7 @@ impl Evaluator<'_> {
                 let context = Value::from(serde_json::json!({
                     "evaluation_time": at.to_rfc3339(),
                     "evaluation_time_ns": at.unix_nanos_i64(),
-                    "bundle": self.bundle.manifest.id,
+                    "bundle": bundle.manifest.id,
                     "control_id": spec.id,
                 }));
                 let params = Value::from(serde_json::Value::Object(params));
@@ -450,19 +613,50 @@ impl Evaluator<'_> {
             map.insert(Value::from("params"), params);
             map.insert(Value::from("context"), context);
         }
-        if let Some(Some(vm)) = self.vms.get_mut(index) {
-            vm.set_input(input);
-            return match vm.execute() {
-                Ok(v) => parse_decision(&v),
-                Err(e) => Decision::error(format!("policy error: {}", first_line(&e.to_string()))),
-            };
-        }
-        self.engine.set_input(input);
-        match self.engine.eval_rule(rule.clone()) {
-            Ok(v) => parse_decision(&v),
-            Err(e) => Decision::error(format!("policy error: {}", first_line(&e.to_string()))),
+        guard::begin_evaluation(bundle.memory_limit);
+        let refused = |text: &str| {
+            guard::take_refusal().map(|r| match location(text) {
+                Some(at) => format!("{at}: {r}"),
+                None => format!("{}: {r}", spec_path(spec)),
+            })
+        };
+        let outcome = match self.vms.get_mut(index) {
+            Some(Some(vm)) => {
+                vm.set_input(input);
+                vm.execute().map_err(|e| e.to_string())
+            }
+            _ => {
+                self.engine.set_input(input);
+                self.engine.eval_rule(rule.clone()).map_err(|e| e.to_string())
+            }
+        };
+        match outcome {
+            Ok(v) => finish(bundle, &v),
+            Err(text) => match refused(&text) {
+                Some(r) => Err(r),
+                None => Ok(Decision::error(format!("policy error: {}", first_line(&text)))),
+            },
         }
     }
+}
+
+fn spec_path(spec: &ControlSpec) -> String {
+    format!("policies/{}.rego", spec.id)
+}
+
+/// Check the size of a decision, then convert it.
+fn finish(bundle: &CompiledBundle, v: &Value) -> Result<Decision, String> {
+    if let Some(limit) = bundle.memory_limit {
+        guard::check_decision(v, limit).map_err(|r| r.message)?;
+    }
+    Ok(parse_decision(v))
+}
+
+/// `<file>:<line>:<col>` of a regorus error (its line `--> file:line:col`).
+fn location(text: &str) -> Option<&str> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("--> "))
+        .map(str::trim)
 }
 
 fn first_line(s: &str) -> String {

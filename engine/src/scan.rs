@@ -42,6 +42,7 @@ pub struct Progress {
     evaluations_total: AtomicU64,
     assets_done: AtomicU64,
     evaluations_done: AtomicU64,
+    cancelled: std::sync::atomic::AtomicBool,
 }
 
 /// A consistent-enough reading of [`Progress`] (each counter is read once).
@@ -61,6 +62,16 @@ impl Progress {
             assets_done: self.assets_done.load(Ordering::Relaxed),
             evaluations_done: self.evaluations_done.load(Ordering::Relaxed),
         }
+    }
+
+    /// Ask the scan to stop: the assets not started yet are skipped, so the report is partial
+    /// and must be discarded. Used when a run is cancelled or over its time budget.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     fn asset_done(&self, evaluations: usize) {
@@ -170,7 +181,7 @@ fn evaluate_item(
     out: &mut impl FnMut(Produced),
 ) {
     let controls = bundle.controls_for_kind(&item.asset.kind);
-    if controls.is_empty() {
+    if controls.is_empty() || opts.progress.as_ref().is_some_and(|p| p.is_cancelled()) {
         return;
     }
     let resource = PreparedResource::from_json(item.config.body.get());
