@@ -25,6 +25,8 @@ assets="${2:-10000}"
 failing="${3:-1000}"
 max_findings=5000
 bundle=policy-bundles/cis-aws-foundations
+# The key the repository's bundle is signed with: seg trusts no key for a bundle from disk by default.
+key=policy-bundles/keys/seg-dev.pub
 
 say() { echo "operator-scale: $*" >&2; }
 
@@ -72,7 +74,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "generating $((namespaces + 1)) inventories of $assets assets ($failing failing each)"
-python3 e2e/bench/operator_scale.py inventory --seg target/release/seg --bundle "$bundle" \
+python3 e2e/bench/operator_scale.py inventory --seg target/release/seg --bundle "$bundle" --key "$key" \
     --demo operator/demo/aws-demo-account.jsonl --count "$assets" --fail "$failing" \
     --sets "$((namespaces + 1))" --out-dir "$work/inventory" > "$work/inventory.json"
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Helpers of e2e/bench/operator-scale.sh: the inventories and the measurements.
 
-    operator_scale.py inventory --seg BIN --bundle DIR --demo FILE --count N --fail F --sets K --out-dir DIR
+    operator_scale.py inventory --seg BIN --bundle DIR --key PUB --demo FILE --count N --fail F --sets K --out-dir DIR
         Writes K inventories `inv-00.jsonl` ... of N AWS Config items each, of which exactly F items
         fail exactly one control and the others fail none (and have no `error` or `warn` result).
         The templates are the demo account and the bundle's vector cases (as in bench.py); each one
         is classified first by evaluating it with `seg scan` at two evaluation times a day apart
         (templates whose outcome depends on the time are left out). Each set has its own resource
         ids. Every written file is checked with `seg scan` offline; a JSON summary goes to stdout.
+        PUB is the public key the bundle is signed with (`seg scan --key`).
 
     operator_scale.py table --inventory FILE --report FILE
         Prints the Markdown tables of a report (figures, and the figures against the targets).
@@ -73,11 +74,11 @@ def write_jsonl(path: Path, items) -> None:
             fh.write("\n")
 
 
-def seg_results(seg: str, bundle: str, inventory: Path, at: str) -> dict:
+def seg_results(seg: str, bundle: str, key: str, inventory: Path, at: str) -> dict:
     """`seg scan --format json`: asset URN -> {result: count}, and the run counts."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        p = subprocess.run([seg, "scan", "--bundle", bundle, "--inventory", str(inventory), "--format", "json",
-                            "--output", out.name, "--at", at], capture_output=True, text=True)
+        p = subprocess.run([seg, "scan", "--bundle", bundle, "--key", key, "--inventory", str(inventory),
+                            "--format", "json", "--output", out.name, "--at", at], capture_output=True, text=True)
         if p.returncode not in (0, 3):
             raise SystemExit(f"seg scan failed ({p.returncode}): {p.stderr}")
         report = json.loads(Path(out.name).read_text(encoding="utf-8"))
@@ -98,7 +99,7 @@ def inventory(args) -> None:
     write_jsonl(probe, (with_id(t, f"p{i:04d}") for i, t in enumerate(temps)))
     outcomes = []
     for at in times:
-        res = seg_results(args.seg, args.bundle, probe, at.strftime("%Y-%m-%dT%H:%M:%SZ"))["assets"]
+        res = seg_results(args.seg, args.bundle, args.key, probe, at.strftime("%Y-%m-%dT%H:%M:%SZ"))["assets"]
         per = [{} for _ in temps]
         for urn, r in res.items():
             m = re.search(r"-p(\d{4})$", urn)
@@ -135,7 +136,7 @@ def inventory(args) -> None:
             items.append(with_id(t, f"{s:02d}{i:06d}"))
         path = out_dir / f"inv-{s:02d}.jsonl"
         write_jsonl(path, items)
-        counts = seg_results(args.seg, args.bundle, path, at)["counts"]
+        counts = seg_results(args.seg, args.bundle, args.key, path, at)["counts"]
         summary["sets"].append({"file": path.name, "items": n, "bytes": path.stat().st_size,
                                 "offline": {k: counts.get(k) for k in
                                             ("evaluations", "pass", "fail", "warn", "error", "not_applicable")}})
@@ -492,6 +493,7 @@ def main() -> None:
     g = sub.add_parser("inventory")
     g.add_argument("--seg", required=True)
     g.add_argument("--bundle", required=True)
+    g.add_argument("--key", required=True, help="public key the bundle is signed with")
     g.add_argument("--demo", required=True)
     g.add_argument("--count", type=int, required=True)
     g.add_argument("--fail", type=int, required=True)

@@ -13,6 +13,8 @@ cd "$(dirname "$0")/../.."
 count="${1:-100000}"
 at="2026-11-23T00:00:00Z"
 bundle=policy-bundles/cis-aws-foundations
+# The key the repository's bundle is signed with: seg trusts no key for a bundle from disk by default.
+key=policy-bundles/keys/seg-dev.pub
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -21,10 +23,10 @@ opa="$(bash policy-bundles/scripts/install-opa.sh "${OPA_VERSION:-v1.22.2}")"
 python3 e2e/bench/bench.py generate --bundle "$bundle" --demo operator/demo/aws-demo-account.jsonl --count "$count" --out "$work/inv.jsonl"
 
 /usr/bin/time -f '%e %M %P' -o "$work/seg.time" \
-  target/release/seg scan --bundle "$bundle" --inventory "$work/inv.jsonl" --format ocsf --output "$work/out.ocsf.jsonl" \
+  target/release/seg scan --bundle "$bundle" --key "$key" --inventory "$work/inv.jsonl" --format ocsf --output "$work/out.ocsf.jsonl" \
   --at "$at" 2> "$work/seg.err" || [ "$?" -eq 3 ] || { cat "$work/seg.err"; exit 1; }
 # Exit status 3 means "incomplete": some synthetic items make some policies return `error`.
-target/release/seg scan --bundle "$bundle" --inventory "$work/inv.jsonl" --format json --output "$work/out.json" --at "$at" 2>/dev/null || [ "$?" -eq 3 ]
+target/release/seg scan --bundle "$bundle" --key "$key" --inventory "$work/inv.jsonl" --format json --output "$work/out.json" --at "$at" 2>/dev/null || [ "$?" -eq 3 ]
 read -r seg_wall seg_rss_kb seg_cpu < <(tail -n 1 "$work/seg.time")
 seg_counts="$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["run"]["counts"]; print(json.dumps({k: c[k] for k in ("pass","fail","warn","error","not_applicable")}, sort_keys=True)); print(c["evaluations"])' "$work/out.json")"
 seg_eval="$(echo "$seg_counts" | tail -1)"

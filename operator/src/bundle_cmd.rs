@@ -17,26 +17,56 @@ use crate::{embedded, BundleCommand, TrustArgs};
 pub fn run(cmd: BundleCommand) -> Result<ExitCode, CliError> {
     match cmd {
         BundleCommand::Lint { dir } => lint_cmd(&dir),
-        BundleCommand::Test { dir, verbose } => test_cmd(&dir, verbose),
+        BundleCommand::Test {
+            dir,
+            verbose,
+            allow_unsigned,
+            trust,
+        } => test_cmd(&dir, verbose, &trust_for(&dir, &trust, allow_unsigned)?),
         BundleCommand::Sign { dir, key } => sign_cmd(&dir, &key),
-        BundleCommand::Verify { dir, trust } => verify_cmd(&dir, &trust),
+        BundleCommand::Verify { dir, trust } => verify_cmd(&dir, &trust_for(&dir, &trust, false)?),
         BundleCommand::Keygen { out } => keygen_cmd(&out),
     }
 }
 
-/// The keys named with `--key`, or the development key.
-pub fn trusted_keys(args: &TrustArgs) -> Result<Vec<VerifyingKey>, CliError> {
-    if args.keys.is_empty() {
-        eprintln!(
-            "warning: no --key given: trusting the development key shipped in the repository, whose \
-             private half is public too; pass --key <public key> to verify your own signatures"
-        );
-        return Ok(vec![embedded::dev_key()?]);
-    }
+/// The public keys named with `--key`.
+fn read_keys(args: &TrustArgs) -> Result<Vec<VerifyingKey>, CliError> {
     args.keys
         .iter()
         .map(|p| Ok(read_key(p)?.verifying_key()?))
         .collect()
+}
+
+/// How to trust the bundle at `bundle`, read from disk: it must be signed by a key named with
+/// `--key`. The development key is never trusted here (its private half is in the repository, so
+/// anyone can sign with it): without `--key` the bundle is refused. With `allow_unsigned` it is
+/// loaded whatever it carries, and reported verified only if one of the `--key` keys signed it.
+pub fn trust_for(bundle: &Path, args: &TrustArgs, allow_unsigned: bool) -> Result<Trust, CliError> {
+    let keys = read_keys(args)?;
+    if allow_unsigned {
+        Ok(Trust::AllowUnsigned(keys))
+    } else if keys.is_empty() {
+        Err(CliError::NoTrustedKey {
+            bundle: bundle.to_path_buf(),
+        })
+    } else {
+        Ok(Trust::Keys(keys))
+    }
+}
+
+/// How to trust a bundle built into the binary: the `--key` keys if any, else the development key,
+/// which signed them.
+pub fn builtin_trust(args: &TrustArgs, allow_unsigned: bool) -> Result<Trust, CliError> {
+    let keys = if args.keys.is_empty() {
+        vec![embedded::dev_key()?]
+    } else {
+        read_keys(args)?
+    };
+    Ok(if allow_unsigned {
+        Trust::AllowUnsigned(keys)
+    } else {
+        Trust::Keys(keys)
+    })
 }
 
 fn dir_name(dir: &Path) -> Option<String> {
@@ -62,12 +92,19 @@ fn lint_cmd(dir: &Path) -> Result<ExitCode, CliError> {
     }
 }
 
-fn test_cmd(dir: &Path, verbose: bool) -> Result<ExitCode, CliError> {
+fn test_cmd(dir: &Path, verbose: bool, trust: &Trust) -> Result<ExitCode, CliError> {
     let files = read_bundle_dir(dir)?;
-    let bundle = CompiledBundle::load(
-        &files,
-        &LoadOptions::new(Trust::AllowUnsigned(vec![embedded::dev_key()?])),
-    )?;
+    let bundle = CompiledBundle::load(&files, &LoadOptions::new(trust.clone()))?;
+    let signature = match &bundle.signature {
+        SignatureStatus::Verified { keyid } => format!("signature verified (key {keyid})"),
+        SignatureStatus::Unverified { reason } => {
+            eprintln!(
+                "warning: --allow-unsigned: {}: bundle signature not verified: {reason}",
+                dir.display()
+            );
+            "SIGNATURE NOT VERIFIED".to_string()
+        }
+    };
     let results = vectors::run(&bundle, &files)?;
     let mut table = Table::new(&["control", "requirements", "cases", "passed", "failed"]);
     let (mut total, mut failed) = (0usize, 0usize);
@@ -94,7 +131,7 @@ fn test_cmd(dir: &Path, verbose: bool) -> Result<ExitCode, CliError> {
         }
     }
     println!(
-        "bundle {} {}: {} controls, {} passed, {} failed",
+        "bundle {} {}: {} controls, {} passed, {} failed; {signature}",
         bundle.manifest.id,
         bundle.manifest.version,
         results.len(),
@@ -132,21 +169,26 @@ fn sign_cmd(dir: &Path, key: &Path) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_cmd(dir: &Path, trust: &TrustArgs) -> Result<ExitCode, CliError> {
+fn verify_cmd(dir: &Path, trust: &Trust) -> Result<ExitCode, CliError> {
     let files = read_bundle_dir(dir)?;
-    let keys = trusted_keys(trust)?;
-    let bundle = CompiledBundle::load(&files, &LoadOptions::new(Trust::Keys(keys)))?;
-    if let SignatureStatus::Verified { keyid } = &bundle.signature {
-        println!(
-            "{}: verified: bundle {} {} ({} controls), digest {}, signed by key {keyid}",
-            dir.display(),
-            bundle.manifest.id,
-            bundle.manifest.version,
-            bundle.controls.len(),
-            bundle.digest
-        );
+    let bundle = CompiledBundle::load(&files, &LoadOptions::new(trust.clone()))?;
+    match &bundle.signature {
+        SignatureStatus::Verified { keyid } => {
+            println!(
+                "{}: verified: bundle {} {} ({} controls), digest {}, signed by key {keyid}",
+                dir.display(),
+                bundle.manifest.id,
+                bundle.manifest.version,
+                bundle.controls.len(),
+                bundle.digest
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        SignatureStatus::Unverified { reason } => Err(CliError::Usage(format!(
+            "{}: signature not verified: {reason}",
+            dir.display()
+        ))),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn keygen_cmd(out: &Path) -> Result<ExitCode, CliError> {

@@ -47,12 +47,18 @@ enum Command {
 enum BundleCommand {
     /// Check the manifest, layout, vector coverage and forbidden builtins.
     Lint { dir: PathBuf },
-    /// Run every vector test and print a per-control table.
+    /// Verify the bundle, run every vector test and print a per-control table.
     Test {
         dir: PathBuf,
         /// Print every case, not only failures.
         #[arg(long)]
         verbose: bool,
+        /// Run the vectors even if the bundle is unsigned or does not verify (while editing it); the
+        /// output says SIGNATURE NOT VERIFIED.
+        #[arg(long)]
+        allow_unsigned: bool,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Write CHECKSUMS and SIGNATURE with a private key.
     Sign {
@@ -76,8 +82,9 @@ enum BundleCommand {
 
 #[derive(Debug, Args)]
 struct TrustArgs {
-    /// Public key(s) the bundle must be signed with (default: the development key shipped in the repo).
-    #[arg(long = "key")]
+    /// Public key file(s) the bundle must be signed with. Required for a bundle given on the command
+    /// line: the development key is trusted only for the bundles built into seg.
+    #[arg(long = "key", value_name = "PUBLIC_KEY_FILE")]
     keys: Vec<PathBuf>,
 }
 
@@ -147,7 +154,8 @@ struct ScanArgs {
     /// Evaluation time (RFC 3339); default: now.
     #[arg(long)]
     at: Option<String>,
-    /// Load the bundle even if it is unsigned or does not verify (a warning is printed).
+    /// Load the bundle even if it is unsigned or does not verify (a warning is printed, and the
+    /// output says the signature is not verified).
     #[arg(long)]
     allow_unsigned: bool,
     #[command(flatten)]

@@ -9,11 +9,11 @@ use std::time::Duration;
 use seg_adapter_file::{read_bundle_dir, JsonlInventory};
 use seg_engine::model::{CheckResult, EvalRequest, Scope};
 use seg_engine::ocsf::{self, Producer};
-use seg_engine::policy::{CompiledBundle, LoadOptions, SignatureStatus, Trust};
+use seg_engine::policy::{CompiledBundle, LoadOptions, SignatureStatus};
 use seg_engine::scan::{PolicyEvaluator, ScanOptions, ScanReport};
 use seg_engine::time::Timestamp;
 
-use crate::bundle_cmd::trusted_keys;
+use crate::bundle_cmd::{builtin_trust, trust_for};
 use crate::error::CliError;
 use crate::render::Table;
 use crate::{embedded, CloudProvider, Format, ScanArgs};
@@ -27,12 +27,18 @@ pub fn producer(bundle: &CompiledBundle) -> Producer {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
-    // The demo's bundle is built into the binary and signed with the development key.
+    // The demo's bundle (and the default of --provider) is built into the binary and signed with the
+    // development key, which is trusted for it alone. A bundle given with --bundle must be signed by
+    // a key given with --key (or be loaded, reported unverified, with --allow-unsigned).
     let builtin = args.demo || (args.provider.is_some() && args.bundle.is_none());
-    let keys = if builtin && args.trust.keys.is_empty() {
-        vec![embedded::dev_key()?]
-    } else {
-        trusted_keys(&args.trust)?
+    let trust = match (&args.bundle, builtin) {
+        (_, true) => builtin_trust(&args.trust, args.allow_unsigned)?,
+        (Some(dir), false) => trust_for(dir, &args.trust, args.allow_unsigned)?,
+        (None, false) => {
+            return Err(CliError::Usage(
+                "--bundle and --inventory are required without --demo".into(),
+            ))
+        }
     };
     let at = match &args.at {
         Some(s) => Timestamp::parse(s)?,
@@ -70,17 +76,16 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
         };
         (read_bundle_dir(b)?, JsonlInventory::from_path(i)?)
     };
-    let trust = if args.allow_unsigned {
-        Trust::AllowUnsigned(keys)
-    } else {
-        Trust::Keys(keys)
-    };
     let mut load = LoadOptions::new(trust);
     load.time_limit = Duration::from_millis(args.time_limit_ms.max(1));
     load.controls = args.controls.clone();
     let bundle = CompiledBundle::load(&files, &load)?;
     if let SignatureStatus::Unverified { reason } = &bundle.signature {
-        eprintln!("warning: --allow-unsigned: bundle signature not verified: {reason}");
+        let name = match &args.bundle {
+            Some(dir) => dir.display().to_string(),
+            None => "built-in bundle".to_string(),
+        };
+        eprintln!("warning: --allow-unsigned: {name}: bundle signature not verified: {reason}");
     }
 
     let inventory_name = match (&args.inventory, args.provider) {

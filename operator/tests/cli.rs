@@ -23,6 +23,16 @@ fn bundle_dir() -> PathBuf {
     repo().join("policy-bundles/cis-aws-foundations")
 }
 
+/// The public half of the development key, passed explicitly: without `--key` a bundle from disk is
+/// refused, even the one the repository ships.
+fn dev_pub() -> String {
+    repo()
+        .join("policy-bundles/keys/seg-dev.pub")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -133,11 +143,14 @@ fn tags_select_the_assets_that_carry_them() {
         .collect();
     std::fs::write(dir.path().join("inv.jsonl"), tagged.join("\n")).unwrap();
     let b = bundle_dir();
+    let key = dev_pub();
     let run = |extra: &[&str]| {
         let mut args = vec![
             "scan",
             "--bundle",
             b.to_str().unwrap(),
+            "--key",
+            key.as_str(),
             "--inventory",
             "inv.jsonl",
             "--format",
@@ -213,6 +226,8 @@ fn ocsf_output_is_byte_identical_across_runs() {
                 "scan",
                 "--bundle",
                 b.to_str().unwrap(),
+                "--key",
+                &dev_pub(),
                 "--inventory",
                 inv.to_str().unwrap(),
                 "--format",
@@ -235,7 +250,11 @@ fn ocsf_output_is_byte_identical_across_runs() {
 
 #[test]
 fn the_shipped_bundle_verifies_and_a_tampered_copy_fails_naming_the_file() {
-    let ok = seg(&["bundle", "verify", bundle_dir().to_str().unwrap()], &repo());
+    let key = dev_pub();
+    let ok = seg(
+        &["bundle", "verify", bundle_dir().to_str().unwrap(), "--key", &key],
+        &repo(),
+    );
     assert!(ok.status.success(), "{}", text(&ok.stderr));
 
     let dir = tempfile::tempdir().unwrap();
@@ -255,7 +274,10 @@ fn the_shipped_bundle_verifies_and_a_tampered_copy_fails_naming_the_file() {
     bytes[last] = b' ';
     std::fs::write(&victim, bytes).unwrap();
 
-    let verify = seg(&["bundle", "verify", copy.to_str().unwrap()], dir.path());
+    let verify = seg(
+        &["bundle", "verify", copy.to_str().unwrap(), "--key", &key],
+        dir.path(),
+    );
     assert!(!verify.status.success());
     assert!(text(&verify.stderr).contains(&rel), "{}", text(&verify.stderr));
 
@@ -265,6 +287,8 @@ fn the_shipped_bundle_verifies_and_a_tampered_copy_fails_naming_the_file() {
             "scan",
             "--bundle",
             copy.to_str().unwrap(),
+            "--key",
+            &key,
             "--inventory",
             inv.to_str().unwrap(),
         ],
@@ -281,6 +305,8 @@ fn the_shipped_bundle_verifies_and_a_tampered_copy_fails_naming_the_file() {
             "--inventory",
             inv.to_str().unwrap(),
             "--allow-unsigned",
+            "--key",
+            &key,
             "--at",
             AT,
             "--format",
@@ -318,6 +344,8 @@ fn malformed_inventory_lines_are_reported_counted_and_make_the_run_incomplete() 
             "scan",
             "--bundle",
             bundle_dir().to_str().unwrap(),
+            "--key",
+            &dev_pub(),
             "--inventory",
             "inv.jsonl",
             "--format",
@@ -342,6 +370,175 @@ fn malformed_inventory_lines_are_reported_counted_and_make_the_run_incomplete() 
     assert_eq!(report["inventory_problems"][0]["line"], 3);
 }
 
+/// What every command that loads a bundle from disk says when it is refused for want of a key.
+fn assert_refused_for_want_of_a_key(out: &Output, bundle: &Path) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: no trusted key", bundle.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--key <public key file>"), "{stderr}");
+    assert!(!text(&out.stdout).contains("verified"), "{}", text(&out.stdout));
+}
+
+/// `seg bundle verify`, `seg bundle test` and `seg scan --bundle` over `bundle`, with `extra`.
+fn load_commands(bundle: &Path, extra: &[&str]) -> Vec<Vec<String>> {
+    let inv = repo().join("operator/demo/aws-demo-account.jsonl");
+    let b = bundle.to_str().unwrap();
+    [
+        vec!["bundle", "verify", b],
+        vec!["bundle", "test", b],
+        vec![
+            "scan",
+            "--bundle",
+            b,
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--at",
+            AT,
+            "--format",
+            "json",
+        ],
+    ]
+    .into_iter()
+    .map(|mut args| {
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect()
+    })
+    .collect()
+}
+
+fn seg_args(args: &[String], cwd: &Path) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    seg(&args, cwd)
+}
+
+#[test]
+fn a_bundle_from_disk_signed_with_the_dev_key_is_refused_without_key_and_accepted_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("dev-signed");
+    copy_dir(&bundle_dir(), &copy);
+    let key = dev_pub();
+    for args in load_commands(&copy, &[]) {
+        let out = seg_args(&args, dir.path());
+        assert_refused_for_want_of_a_key(&out, &copy);
+    }
+    // The path is named as it was given.
+    let relative = seg(&["bundle", "verify", "dev-signed"], dir.path());
+    assert_refused_for_want_of_a_key(&relative, Path::new("dev-signed"));
+    for args in load_commands(&copy, &["--key", &key]) {
+        let out = seg_args(&args, dir.path());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    let verify = seg(
+        &["bundle", "verify", copy.to_str().unwrap(), "--key", &key],
+        dir.path(),
+    );
+    assert!(
+        text(&verify.stdout).contains(": verified: bundle cis-aws-foundations"),
+        "{}",
+        text(&verify.stdout)
+    );
+}
+
+#[test]
+fn allow_unsigned_without_key_never_reports_the_dev_signed_bundle_as_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = repo().join("operator/demo/aws-demo-account.jsonl");
+    let b = bundle_dir();
+    let scan = seg(
+        &[
+            "scan",
+            "--bundle",
+            b.to_str().unwrap(),
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--at",
+            AT,
+            "--allow-unsigned",
+        ],
+        dir.path(),
+    );
+    let stdout = text(&scan.stdout);
+    assert!(scan.status.success(), "{}", text(&scan.stderr));
+    assert!(stdout.contains("SIGNATURE NOT VERIFIED"), "{stdout}");
+    assert!(!stdout.contains("signature verified"), "{stdout}");
+    assert!(
+        text(&scan.stderr).contains("bundle signature not verified"),
+        "{}",
+        text(&scan.stderr)
+    );
+
+    let test = seg(
+        &["bundle", "test", b.to_str().unwrap(), "--allow-unsigned"],
+        dir.path(),
+    );
+    let stdout = text(&test.stdout);
+    assert!(test.status.success(), "{}", text(&test.stderr));
+    assert!(stdout.contains(" 0 failed; SIGNATURE NOT VERIFIED"), "{stdout}");
+
+    // With the key chosen explicitly, the same bundle is reported verified.
+    let test = seg(
+        &[
+            "bundle",
+            "test",
+            b.to_str().unwrap(),
+            "--allow-unsigned",
+            "--key",
+            &dev_pub(),
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&test.stdout).contains(" 0 failed; signature verified (key "),
+        "{}",
+        text(&test.stdout)
+    );
+}
+
+#[test]
+fn bundle_test_refuses_a_modified_bundle_unless_allow_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("edited");
+    copy_dir(&bundle_dir(), &copy);
+    // A policy edited after signing (a comment added): the bundle is being worked on.
+    let mut policies: Vec<PathBuf> = std::fs::read_dir(copy.join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    policies.sort();
+    let victim = &policies[0];
+    let rel = format!("policies/{}", victim.file_name().unwrap().to_str().unwrap());
+    let mut policy = std::fs::read_to_string(victim).unwrap();
+    policy.push_str("# edited\n");
+    std::fs::write(victim, policy).unwrap();
+    let key = dev_pub();
+    let refused = seg(
+        &["bundle", "test", copy.to_str().unwrap(), "--key", &key],
+        dir.path(),
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(text(&refused.stderr).contains(&rel), "{}", text(&refused.stderr));
+    let allowed = seg(
+        &[
+            "bundle",
+            "test",
+            copy.to_str().unwrap(),
+            "--key",
+            &key,
+            "--allow-unsigned",
+        ],
+        dir.path(),
+    );
+    assert!(allowed.status.success(), "{}", text(&allowed.stderr));
+    assert!(
+        text(&allowed.stdout).contains("SIGNATURE NOT VERIFIED"),
+        "{}",
+        text(&allowed.stdout)
+    );
+}
+
 #[test]
 fn sign_then_verify_with_a_fresh_key_and_reject_the_dev_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -355,23 +552,59 @@ fn sign_then_verify_with_a_fresh_key_and_reject_the_dev_key() {
         dir.path(),
     );
     assert!(signed.status.success(), "{}", text(&signed.stderr));
-    assert!(seg(
-        &["bundle", "verify", copy.to_str().unwrap(), "--key", "k.pub"],
-        dir.path()
-    )
-    .status
-    .success());
-    let dev = seg(&["bundle", "verify", copy.to_str().unwrap()], dir.path());
-    assert!(!dev.status.success());
-    assert!(text(&dev.stderr).contains("trusted"), "{}", text(&dev.stderr));
+    for args in load_commands(&copy, &["--key", "k.pub"]) {
+        let out = seg_args(&args, dir.path());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    let key = dev_pub();
+    for args in load_commands(&copy, &["--key", &key]) {
+        let out = seg_args(&args, dir.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stderr).contains("trusted"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    for args in load_commands(&copy, &[]) {
+        let out = seg_args(&args, dir.path());
+        assert_refused_for_want_of_a_key(&out, &copy);
+    }
+}
+
+#[test]
+fn the_demo_and_the_builtin_bundle_need_no_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = seg(&["scan", "--demo", "--at", AT, "--format", "json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["bundle"]["signature"]["state"], "verified", "{report}");
+    assert!(!text(&out.stderr).contains("warning"), "{}", text(&out.stderr));
+    // A key given explicitly replaces the development key, for the built-in bundle too.
+    assert!(seg(&["bundle", "keygen", "--out", "k"], dir.path())
+        .status
+        .success());
+    let other = seg(&["scan", "--demo", "--at", AT, "--key", "k.pub"], dir.path());
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other.stdout));
+    assert!(text(&other.stderr).contains("trusted"), "{}", text(&other.stderr));
 }
 
 #[test]
 fn bundle_test_runs_every_vector_of_the_shipped_bundle() {
-    let out = seg(&["bundle", "test", bundle_dir().to_str().unwrap()], &repo());
+    let out = seg(
+        &[
+            "bundle",
+            "test",
+            bundle_dir().to_str().unwrap(),
+            "--key",
+            &dev_pub(),
+        ],
+        &repo(),
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+    assert!(stdout.contains("signature verified"), "{stdout}");
     let lint = seg(&["bundle", "lint", bundle_dir().to_str().unwrap()], &repo());
     assert!(lint.status.success(), "{}", text(&lint.stderr));
 }
