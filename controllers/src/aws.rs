@@ -47,9 +47,29 @@ impl Default for AwsSettings {
     }
 }
 
-/// The external id a Scan of namespace `ns` presents when it assumes its role.
+/// The external id a Scan of namespace `ns` presents when it assumes its role: the operator's
+/// prefix (which names the cluster and ends with a delimiter, so that namespace `a` of one
+/// cluster is never a prefix match of namespace `ab` or of another cluster) and the namespace.
 pub fn external_id(settings: &AwsSettings, ns: &str) -> String {
     format!("{}{ns}", settings.external_id_prefix)
+}
+
+/// Whether an external-id prefix ends with a delimiter (`:` or `/`), so that the namespace after
+/// it cannot be confused with a longer one.
+pub fn valid_external_id_prefix(prefix: &str) -> bool {
+    prefix.ends_with(':') || prefix.ends_with('/')
+}
+
+/// The role session name of a Scan's AssumeRole: `seg.<namespace>.<scan>`, in the characters
+/// STS allows (`[\w+=,.@-]`), at most 64 of them (a long name is cut and ends with a hash of
+/// the whole, so two Scans never share one). CloudTrail shows it with every call of the run.
+pub fn session_name(ns: &str, scan: &str) -> String {
+    let full = format!("seg.{ns}.{scan}");
+    if full.len() <= 64 {
+        return full;
+    }
+    let hash = &seg_engine::ids::sha256_hex(full.as_bytes())[..12];
+    format!("{}.{hash}", &full[..51])
 }
 
 /// The adapter's configuration for a Scan (pure).
@@ -76,6 +96,7 @@ pub(crate) fn config(
     if let Some(role) = role {
         cfg.role_arn = Some(role);
         cfg.external_id = Some(external_id(settings, ns));
+        cfg.session_name = Some(session_name(ns, &scan.metadata.name.clone().unwrap_or_default()));
     }
     Ok(cfg)
 }
@@ -260,6 +281,20 @@ mod tests {
 
     fn scan(yaml: &str) -> Scan {
         serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn session_names_name_the_namespace_and_scan_within_the_sts_limit() {
+        assert_eq!(session_name("tenant-a", "aws"), "seg.tenant-a.aws");
+        let long = session_name("tenant-a", &"x".repeat(100));
+        assert_eq!(long.len(), 64, "{long}");
+        assert!(long.starts_with("seg.tenant-a.xxx"));
+        assert_ne!(long, session_name("tenant-a", &"x".repeat(101)));
+        assert!(long
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)));
+        assert!(valid_external_id_prefix("seg:prod-eu:"));
+        assert!(!valid_external_id_prefix("seg"));
     }
 
     #[test]

@@ -175,10 +175,23 @@ async fn fetch_files(ctx: &Context, ns: &str, bm: &Benchmark) -> Result<BundleFi
     })
 }
 
-/// Fetch the public keys named by the spec; the operator's default keys when none are named.
+/// The keys a Benchmark's bundle must be signed with (the trust policy):
+/// - a built-in bundle: the keys it was built with (the development key verifies nothing else);
+/// - a ConfigMap bundle: the operator's `--trusted-bundle-key` keys; the Benchmark's own
+///   `publicKeys` can only narrow them (a key the operator does not trust is refused), so a
+///   tenant cannot make the operator run a bundle signed by a key of its own choosing.
 async fn fetch_keys(ctx: &Context, ns: &str, bm: &Benchmark) -> Result<Vec<VerifyingKey>, Error> {
+    if bm.spec.source.builtin.is_some() {
+        return Ok(ctx.builtin_keys.clone());
+    }
+    if ctx.trusted_bundle_keys.is_empty() {
+        return Err(Error::invalid(
+            "BundleSourceNotAllowed",
+            "spec.source.configMap: this operator trusts no key for bundles from ConfigMaps (seg operator --trusted-bundle-key); use a built-in bundle or ask the cluster administrator",
+        ));
+    }
     if bm.spec.public_keys.is_empty() {
-        return Ok(ctx.default_keys.clone());
+        return Ok(ctx.trusted_bundle_keys.clone());
     }
     let mut keys = Vec::new();
     for (i, r) in bm.spec.public_keys.iter().enumerate() {
@@ -214,15 +227,46 @@ async fn fetch_keys(ctx: &Context, ns: &str, bm: &Benchmark) -> Result<Vec<Verif
                 format!("{field}: neither configMapKeyRef nor secretKeyRef is set"),
             ));
         };
-        let key = KeyFile::parse(&text)
-            .and_then(|f| f.verifying_key())
+        let file =
+            KeyFile::parse(&text).map_err(|e| Error::invalid("KeyInvalid", format!("{field}: {e}")))?;
+        let key = file
+            .verifying_key()
             .map_err(|e| Error::invalid("KeyInvalid", format!("{field}: {e}")))?;
+        if !ctx.trusted_bundle_keys.contains(&key) {
+            return Err(Error::invalid(
+                "KeyNotTrusted",
+                format!(
+                    "{field}: key {} is not one the operator trusts (seg operator --trusted-bundle-key)",
+                    file.keyid
+                ),
+            ));
+        }
         keys.push(key);
     }
     Ok(keys)
 }
 
-/// Reconcile one Benchmark: fetch, validate, build (pure), apply status.
+/// Verify, compile and test a bundle on a blocking thread, within the load budget (a bundle's
+/// vector cases run at load: a slow or hostile bundle must not hold up the runtime, the Lease
+/// renewal or other tenants).
+async fn load(ctx: &Context, files: BundleFiles, opts: LoadOptions) -> Result<CompiledBundle, Error> {
+    let budget = ctx.bundle_load_timeout;
+    let job = tokio::task::spawn_blocking(move || CompiledBundle::load(&files, &opts));
+    match tokio::time::timeout(budget, job).await {
+        Ok(Ok(loaded)) => loaded.map_err(|e| Error::invalid(engine_reason(&e), e.to_string())),
+        Ok(Err(e)) => Err(Error::invalid(
+            "BundleInvalid",
+            format!("loading the bundle failed: {e}"),
+        )),
+        Err(_) => Err(Error::invalid(
+            "BundleLoadTimeout",
+            format!("loading and testing the bundle took longer than {budget:?}"),
+        )),
+    }
+}
+
+/// Reconcile one Benchmark: fetch, verify and compile (off the runtime), write status.
+#[tracing::instrument(skip_all, fields(namespace = bm.metadata.namespace.as_deref().unwrap_or(""), name = bm.metadata.name.as_deref().unwrap_or("")))]
 pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = bm.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     let name = bm.meta().name.clone().ok_or(Error::MissingMetadata("name"))?;
@@ -235,13 +279,11 @@ pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, 
             Ok(keys) => {
                 let mut opts = LoadOptions::new(Trust::Keys(keys));
                 opts.controls = bm.spec.controls.clone();
-                CompiledBundle::load(&files, &opts)
-                    .map_err(|e| Error::invalid(engine_reason(&e), e.to_string()))
-                    .map(|b| {
-                        let status = loaded_status(prev, generation, &b, &now);
-                        ctx.bundles.insert(&ns, &name, b);
-                        status
-                    })
+                load(&ctx, files, opts).await.map(|b| {
+                    let status = loaded_status(prev, generation, &b, &now);
+                    ctx.bundles.insert(&ns, &name, b);
+                    status
+                })
             }
             Err(e) => Err(e),
         },
@@ -251,12 +293,13 @@ pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, 
         Ok(s) => s,
         Err(Error::Invalid { reason, message }) => {
             ctx.bundles.remove(&ns, &name);
+            let message = crate::scan::bounded::message(&message);
             let s = failed_status(prev, generation, reason, &message, &now);
             if prev != Some(&s) {
                 let ev = Event {
                     type_: EventType::Warning,
                     reason: reason.into(),
-                    note: Some(message.clone()),
+                    note: Some(crate::scan::bounded::truncate(&message, 1000).into_owned()),
                     action: "LoadBundle".into(),
                     secondary: None,
                 };
@@ -281,17 +324,63 @@ pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, 
         )
         .await?;
     }
-    // Invalid input waits for a change of the object (watch events); a valid bundle is re-read
-    // periodically in case a referenced ConfigMap or key changed.
-    Ok(Action::requeue(Duration::from_secs(300)))
+    // A built-in bundle changes only with the operator. A ConfigMap bundle (or its keys) can
+    // change without the Benchmark: re-read now and then (ConfigMaps are not watched: that would
+    // take list/watch on every ConfigMap of the cluster).
+    Ok(if bm.spec.source.builtin.is_some() {
+        Action::await_change()
+    } else {
+        Action::requeue(Duration::from_secs(300))
+    })
 }
 
-/// Transient errors back off; invalid specs were already written to status.
-pub fn error_policy(_bm: Arc<Benchmark>, err: &Error, _ctx: Arc<Context>) -> Action {
+/// Transient errors back off exponentially; invalid specs were already written to status.
+pub fn error_policy(bm: Arc<Benchmark>, err: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(
+        namespace = bm.metadata.namespace.as_deref().unwrap_or(""),
+        name = bm.metadata.name.as_deref().unwrap_or(""),
+        category = err.category().as_str(),
+        error = %err,
+        "benchmark reconcile failed"
+    );
     if err.transient() {
-        Action::requeue(Duration::from_secs(5))
+        Action::requeue(ctx.reconcile_backoff.fail(&bm.uid().unwrap_or_default()))
     } else {
         Action::await_change()
+    }
+}
+
+/// Keep the bundle cache equal to the Benchmarks that exist: evict a deleted Benchmark's bundle
+/// when its deletion is seen, and after a (re)list, every bundle whose Benchmark is gone.
+pub async fn evict_deleted(ctx: Arc<Context>) {
+    use futures::StreamExt;
+    use kube::runtime::watcher::Event as W;
+    let api: Api<kube::core::PartialObjectMeta<Benchmark>> = Api::all(ctx.client.clone());
+    let mut events = std::pin::pin!(kube::runtime::watcher(
+        api,
+        kube::runtime::watcher::Config::default()
+    ));
+    let mut listed: std::collections::BTreeSet<(String, String)> = Default::default();
+    let key =
+        |m: &kube::core::PartialObjectMeta<Benchmark>| (m.namespace().unwrap_or_default(), m.name_any());
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(W::Delete(m)) => {
+                let (ns, name) = key(&m);
+                ctx.bundles.remove(&ns, &name);
+                tracing::info!(namespace = %ns, name = %name, "benchmark deleted: its bundle is evicted");
+            }
+            Ok(W::Init) => listed.clear(),
+            Ok(W::InitApply(m)) => {
+                listed.insert(key(&m));
+            }
+            Ok(W::InitDone) => ctx.bundles.retain(&listed),
+            Ok(W::Apply(_)) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "watching Benchmarks for deletions");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
     }
 }
 
@@ -339,6 +428,22 @@ impl BundleCache {
         if let Ok(mut m) = self.inner.lock() {
             m.remove(&(ns.to_string(), name.to_string()));
         }
+    }
+
+    /// Keep only the bundles of these Benchmarks (namespace, name).
+    pub fn retain(&self, exist: &std::collections::BTreeSet<(String, String)>) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.retain(|k, _| exist.contains(k));
+        }
+    }
+
+    /// Number of Benchmarks with a bundle.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn get(&self, ns: &str, name: &str) -> Option<Arc<CompiledBundle>> {

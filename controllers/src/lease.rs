@@ -117,10 +117,7 @@ pub async fn acquire(client: &Client, cfg: &LeaseConfig) -> Result<Instant, Erro
             return Ok(started);
         }
         if !announced {
-            eprintln!(
-                "seg operator: waiting for leadership (Lease {}/{})",
-                cfg.namespace, cfg.name
-            );
+            tracing::info!("waiting for leadership (Lease {}/{})", cfg.namespace, cfg.name);
             announced = true;
         }
         tokio::time::sleep(cfg.duration / 3).await;
@@ -150,10 +147,7 @@ pub async fn hold(client: &Client, cfg: &LeaseConfig, mut renewed: Instant) -> E
                 }
                 Ok(Ok(false)) => return lost(cfg, "it is held by another replica"),
                 Ok(Err(e)) => {
-                    eprintln!(
-                        "seg operator: cannot renew the Lease {}/{} ({e}); retrying",
-                        cfg.namespace, cfg.name
-                    );
+                    tracing::warn!(error = %e, "cannot renew the Lease {}/{}; retrying", cfg.namespace, cfg.name);
                     tokio::time::sleep(Duration::from_millis(500).min(cfg.duration / 10)).await;
                 }
                 Err(_) => return lost(cfg, "the renewal did not complete in time"),

@@ -446,6 +446,10 @@ pub struct ScanStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub inventory_errors: Vec<InventoryError>,
+    /// How many more cloud calls failed than `inventoryErrors` can hold (it keeps the first 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub inventory_errors_omitted: Option<i64>,
     /// Conditions: `Ready` when the last run succeeded for the current generation;
     /// `Reconciling` while a run is in progress; `Stalled` when a run cannot start or finish,
     /// with the reason (for example `BenchmarkNotFound`, `BenchmarkNotReady`,

@@ -14,12 +14,44 @@ use crate::error::CliError;
 /// Options of `seg operator`.
 #[derive(Debug, clap::Args)]
 pub struct OperatorArgs {
-    /// Directory (a mounted volume) where `spec.inventory.path` of Scans is resolved.
+    /// Directory (a mounted volume) where `spec.inventory.path` of a Scan in namespace N is read,
+    /// as `<dir>/N/<path>`: never through a symbolic link, regular files only.
     #[arg(long)]
     pub inventory_dir: Option<PathBuf>,
-    /// Directory (a mounted volume) where `spec.export.path` of Scans is written as OCSF JSONL.
+    /// Directory (a mounted volume) where `spec.export.path` of a Scan in namespace N is written
+    /// as OCSF JSONL, as `<dir>/N/<path>`; removed with the Scan.
     #[arg(long)]
     pub export_dir: Option<PathBuf>,
+    /// Largest inventory file a Scan may read from the inventory directory, in MiB.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_inventory_mib: u64,
+    /// Largest export file a Scan may write, in MiB.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_export_mib: u64,
+    /// Files a namespace may hold in the export directory.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_exports_per_namespace: u64,
+    /// Public key file (seg key format) that may sign bundles loaded from ConfigMaps; repeat for
+    /// several. Without one, only built-in bundles load. A Benchmark's `publicKeys` can only
+    /// narrow this list.
+    #[arg(long = "trusted-bundle-key")]
+    pub trusted_bundle_keys: Vec<PathBuf>,
+    /// Seconds that loading and testing one bundle may take.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub bundle_load_timeout_seconds: u64,
+    /// Seconds that the evaluation of one run may take.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    pub evaluation_timeout_seconds: u64,
+    /// Scans per namespace that run; newer ones are Stalled with reason `NamespaceScanLimit`.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_scans_per_namespace: u64,
+    /// Finding objects of all the Scans of one namespace together.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_findings_per_namespace: u64,
+    /// Shortest time between two scheduled runs of a Scan, in seconds; more frequent schedules
+    /// are Stalled with reason `ScheduleTooFrequent`.
+    #[arg(long, default_value_t = 300)]
+    pub min_schedule_interval_seconds: u64,
     /// Namespace of the leader-election Lease (only the holder runs the controllers).
     #[arg(long, env = "POD_NAMESPACE", default_value = "seg-system")]
     pub lease_namespace: String,
@@ -43,10 +75,15 @@ pub struct OperatorArgs {
     /// One endpoint for every AWS service (an API simulator, or a proxy); default: AWS itself.
     #[arg(long, env = "SEG_AWS_ENDPOINT_URL")]
     pub aws_endpoint_url: Option<String>,
+    /// Name of this cluster, as the external ids of AWS roles show it (default external-id
+    /// prefix `seg:<cluster name>:`). Give every cluster its own.
+    #[arg(long, env = "SEG_CLUSTER_NAME", default_value = "default")]
+    pub cluster_name: String,
     /// Prefix of the external id presented when a Scan assumes its AWS role; the Scan's
-    /// namespace follows it (`seg:tenant-a`). Trust policies of scanned roles require it.
-    #[arg(long, default_value = "seg:")]
-    pub aws_external_id_prefix: String,
+    /// namespace follows it (`seg:prod-eu:tenant-a`). Trust policies of scanned roles require
+    /// it. Must end with `:` or `/`. Default: `seg:<--cluster-name>:`.
+    #[arg(long)]
+    pub aws_external_id_prefix: Option<String>,
     /// Time limit of one attempt of one AWS call, in seconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub aws_timeout_seconds: u64,
@@ -69,7 +106,31 @@ pub struct OperatorArgs {
     pub evidence_s3_endpoint_url: Option<String>,
 }
 
+/// Logs: JSON lines on standard error, through `tracing` (the operator's spans and events, and
+/// kube-runtime's own). `SEG_LOG` filters them (`info` by default, e.g. `SEG_LOG=debug`).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
+    init_logs();
+    let external_id_prefix = args
+        .aws_external_id_prefix
+        .clone()
+        .unwrap_or_else(|| format!("seg:{}:", args.cluster_name));
+    if !seg_controllers::aws::valid_external_id_prefix(&external_id_prefix) {
+        return Err(CliError::Usage(format!(
+            "--aws-external-id-prefix {external_id_prefix:?} must end with ':' or '/', so that one namespace's external id is never the start of another's"
+        )));
+    }
     // Both TLS back-ends are linked (kube uses ring, the AWS SDK aws-lc-rs): choose one for the
     // process before any client is built. An error means one was installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -91,14 +152,44 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
                     .map(|h| h.trim().to_string())
             })
             .unwrap_or_else(|| format!("seg-{}", std::process::id()));
+        // The development key verifies the built-in bundles only.
         let mut ctx = Context::new(client.clone(), builtins, vec![embedded::dev_key()?]);
-        ctx.inventory_dir = args.inventory_dir;
-        ctx.export_dir = args.export_dir;
-        ctx.evaluation_slots = Arc::new(tokio::sync::Semaphore::new(usize::from(
-            args.max_concurrent_scans,
-        )));
+        for path in &args.trusted_bundle_keys {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("--trusted-bundle-key {}: {e}", path.display())))?;
+            let key = seg_engine::dsse::KeyFile::parse(&text)
+                .and_then(|k| k.verifying_key())
+                .map_err(|e| CliError::Usage(format!("--trusted-bundle-key {}: {e}", path.display())))?;
+            ctx.trusted_bundle_keys.push(key);
+        }
+        const MIB: u64 = 1 << 20;
+        if let Some(dir) = &args.inventory_dir {
+            let d = seg_adapter_tenantfs::TenantDir::new(dir)
+                .map_err(|e| CliError::Usage(format!("--inventory-dir {}: {e}", dir.display())))?
+                .with_limits(args.max_inventory_mib.saturating_mul(MIB), 0, 0);
+            ctx.inventory_dir = Some(Arc::new(d));
+        }
+        if let Some(dir) = &args.export_dir {
+            let d = seg_adapter_tenantfs::TenantDir::new(dir)
+                .map_err(|e| CliError::Usage(format!("--export-dir {}: {e}", dir.display())))?
+                .with_limits(
+                    0,
+                    args.max_export_mib.saturating_mul(MIB),
+                    usize::try_from(args.max_exports_per_namespace).unwrap_or(usize::MAX),
+                );
+            ctx.export_dir = Some(Arc::new(d));
+        }
+        ctx.slots = seg_controllers::runner::FairSlots::new(usize::from(args.max_concurrent_scans));
         ctx.progress_interval = std::time::Duration::from_secs(args.progress_seconds);
         ctx.retry_interval = std::time::Duration::from_secs(args.retry_seconds);
+        ctx.bundle_load_timeout = std::time::Duration::from_secs(args.bundle_load_timeout_seconds);
+        ctx.evaluation_timeout = std::time::Duration::from_secs(args.evaluation_timeout_seconds);
+        ctx.limits = seg_controllers::scan::decide::Limits {
+            max_scans_per_namespace: usize::try_from(args.max_scans_per_namespace).unwrap_or(usize::MAX),
+            min_schedule_interval: std::time::Duration::from_secs(args.min_schedule_interval_seconds),
+        };
+        ctx.max_findings_per_namespace =
+            usize::try_from(args.max_findings_per_namespace).unwrap_or(usize::MAX);
         if let Some(dir) = &args.evidence_dir {
             let store = seg_adapter_evidence::EvidenceStore::local(dir)
                 .map_err(|e| CliError::Usage(format!("--evidence-dir {}: {e}", dir.display())))?;
@@ -120,7 +211,7 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         }
         ctx.aws = seg_controllers::aws::AwsSettings {
             endpoint_url: args.aws_endpoint_url,
-            external_id_prefix: args.aws_external_id_prefix,
+            external_id_prefix: external_id_prefix.clone(),
             timeout: std::time::Duration::from_secs(args.aws_timeout_seconds),
             max_attempts: args.aws_max_attempts,
         };
@@ -134,12 +225,14 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         let acquired = seg_controllers::lease::acquire(&client, &lease)
             .await
             .map_err(|e| CliError::Usage(format!("leader election: {e}")))?;
-        eprintln!(
-            "seg operator: {identity} is the leader (Lease {}/{})",
-            lease.namespace, lease.name
+        tracing::info!(
+            identity = %identity,
+            "{identity} is the leader (Lease {}/{})",
+            lease.namespace,
+            lease.name
         );
         let ctx = Arc::new(ctx);
-        eprintln!("seg operator: watching Benchmarks and Scans in all namespaces");
+        tracing::info!("watching Benchmarks and Scans in all namespaces");
         let controllers = async {
             tokio::join!(
                 seg_controllers::run_benchmarks(ctx.clone()),
@@ -151,21 +244,19 @@ pub fn run(args: OperatorArgs) -> Result<ExitCode, CliError> {
         tokio::select! {
             _ = controllers => {
                 match seg_controllers::lease::release(&client, &lease).await {
-                    Ok(true) => eprintln!(
-                        "seg operator: released the Lease {}/{}",
-                        lease.namespace, lease.name
+                    Ok(true) => tracing::info!("released the Lease {}/{}", lease.namespace, lease.name),
+                    Ok(false) => tracing::warn!(
+                        "the Lease {}/{} was no longer ours to release",
+                        lease.namespace,
+                        lease.name
                     ),
-                    Ok(false) => eprintln!(
-                        "seg operator: the Lease {}/{} was no longer ours to release",
-                        lease.namespace, lease.name
-                    ),
-                    Err(e) => eprintln!("seg operator: could not release the Lease: {e}"),
+                    Err(e) => tracing::error!(error = %e, "could not release the Lease"),
                 }
-                eprintln!("seg operator: stopped");
+                tracing::info!("stopped");
                 Ok(ExitCode::SUCCESS)
             }
             lost = seg_controllers::lease::hold(&client, &lease, acquired) => {
-                eprintln!("seg operator: leadership lost ({lost}); stopping so that only one replica writes");
+                tracing::error!(reason = %lost, "leadership lost; stopping so that only one replica writes");
                 Ok(ExitCode::from(1))
             }
         }

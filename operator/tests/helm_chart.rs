@@ -842,7 +842,7 @@ fn the_chart_values_render_exactly_the_aws_and_evidence_flags() {
         .join(" ");
     for (flag, default, documented) in [
         ("--retry-seconds", "60", "the binary's default applies (60)"),
-        ("--aws-external-id-prefix", "seg:", "the binary's default, `seg:`"),
+        ("--cluster-name", "default", "`seg:<cluster name>:`"),
         ("--aws-timeout-seconds", "20", "the binary's default (20)"),
         ("--aws-max-attempts", "3", "the binary's default (3)"),
         (
@@ -859,6 +859,7 @@ fn the_chart_values_render_exactly_the_aws_and_evidence_flags() {
         assert!(values_yaml.contains(documented), "values.yaml: {documented:?}");
     }
     for flag in [
+        "--aws-external-id-prefix",
         "--aws-endpoint-url",
         "--evidence-dir",
         "--evidence-s3-bucket",
@@ -920,8 +921,8 @@ evidence:
     let sc = &deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"];
     assert_eq!(sc["readOnlyRootFilesystem"], true, "{sc}");
 
-    // The evidence directory without a volume: a size-limited emptyDir at the chosen path. An
-    // empty prefix is a prefix: it is passed.
+    // The evidence directory without a volume: a size-limited emptyDir at the chosen path. A
+    // prefix must end with a delimiter.
     let deployment = render(&[
         "--set",
         "evidence.dir.enabled=true",
@@ -930,12 +931,12 @@ evidence:
         "--set",
         "evidence.dir.emptyDirSizeLimit=5Gi",
         "--set",
-        "aws.externalIdPrefix=",
+        "aws.externalIdPrefix=team/",
     ])
     .unwrap();
     let mut want = strings(&base);
     want.extend(strings(&[
-        "--aws-external-id-prefix=",
+        "--aws-external-id-prefix=team/",
         "--evidence-dir=/data/evidence",
     ]));
     assert_eq!(checked_args(&deployment), want);

@@ -48,7 +48,7 @@ pub(crate) async fn load(
     let mut sdk = loader.load().await;
     if let Some(role) = &cfg.role_arn {
         let mut b = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-            .session_name("seg-scan")
+            .session_name(cfg.session_name.clone().unwrap_or_else(|| "seg-scan".into()))
             .region(Region::new(home.clone()))
             .configure(&sdk);
         if let Some(x) = &cfg.external_id {

@@ -66,6 +66,9 @@ pub struct AwsScanConfig {
     pub role_arn: Option<String>,
     /// The external id the role's trust policy requires.
     pub external_id: Option<String>,
+    /// The role session name (CloudTrail shows it with every call made in the session): who
+    /// asked for the scan. `seg-scan` when not set.
+    pub session_name: Option<String>,
     /// One endpoint for every service (an API simulator); `None` for the real AWS endpoints.
     pub endpoint_url: Option<String>,
     /// Time limit of one attempt of one call (also the connect timeout); the whole call, retries
@@ -87,6 +90,7 @@ impl AwsScanConfig {
             regions,
             role_arn: None,
             external_id: None,
+            session_name: None,
             endpoint_url: None,
             timeout: Duration::from_secs(20),
             max_attempts: 3,

@@ -1,8 +1,13 @@
-//! The Scan reconciler: fetch the bundle and inventory, evaluate (pure engine), plan Finding writes
-//! (pure), apply them, export OCSF, write status. Findings are removed through a finalizer.
+//! The Scan controller: a pure [`decide`](decide::decide) from the Scan, what the operator
+//! observed and the time; then reconcile starts, observes or cancels a run ([`run`], outside
+//! reconcile, one task per Scan UID). Findings are owned by their Scan (ownerReference) and removed
+//! through a finalizer with the Scan's export.
+
+pub mod bounded;
+pub mod decide;
+pub(crate) mod run;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +15,12 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use seg_adapter_file::JsonlInventory;
 use seg_crds::{
-    condition_type, ConditionStatus, EvidenceReference, Finding, FindingSpec, FindingState, FindingStatus,
-    InventoryError, LocalObjectReference, Provider, ResultCounts, Scan, ScanPhase, ScanProgress, ScanStatus,
-    SeverityCounts,
+    EvidenceReference, Finding, FindingState, FindingStatus, InventoryError, Provider, ResultCounts, Scan,
+    ScanPhase, ScanProgress, ScanStatus, SeverityCounts,
 };
 use seg_engine::model::{EvalRequest, Scope};
 use seg_engine::policy::CompiledBundle;
@@ -24,10 +29,12 @@ use seg_engine::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::conditions::{merge, ready, stalled, Want};
+use crate::conditions::{stalled, Want};
 use crate::error::Error;
-use crate::findings::{self, Existing, Observed, State, Write};
+use crate::findings::{Observed, State};
+use crate::runner::CancelReason;
 use crate::Context;
+use decide::{decide, Next};
 
 /// Label that ties a Finding to its Scan.
 pub const SCAN_LABEL: &str = "seg.neurocipher.io/scan";
@@ -87,7 +94,12 @@ fn observed_of(status: Option<&FindingStatus>) -> Option<Observed> {
 /// Evidence references a Finding's status holds at most (the CRD's limit).
 const MAX_EVIDENCE: usize = 32;
 
-fn status_of(o: &Observed, run_id: &str, media_type: &str, raw: &[EvidenceReference]) -> FindingStatus {
+fn status_of_finding(
+    o: &Observed,
+    run_id: &str,
+    media_type: &str,
+    raw: &[EvidenceReference],
+) -> FindingStatus {
     FindingStatus {
         result: conv(&o.result),
         message: Some(o.message.clone()),
@@ -117,29 +129,72 @@ async fn warn(ctx: &Context, scan: &Scan, reason: &str, message: &str) {
     let ev = kube::runtime::events::Event {
         type_: kube::runtime::events::EventType::Warning,
         reason: reason.into(),
-        note: Some(message.chars().take(1000).collect()),
+        note: Some(bounded::truncate(message, 1000).into_owned()),
         action: "Scan".into(),
         secondary: None,
     };
     let _ = ctx.recorder.publish(&ev, &scan.object_ref(&())).await;
 }
 
-/// Server-side apply of a Finding's status (the only place Finding status is written).
-async fn apply_finding_status(
-    api: &Api<Finding>,
-    pp: &PatchParams,
-    name: &str,
-    observed: &Observed,
-    run_id: &str,
-    raw: &[EvidenceReference],
-) -> Result<(), Error> {
-    let st = serde_json::json!({
-        "apiVersion": seg_crds::API_VERSION,
-        "kind": "Finding",
-        "status": status_of(observed, run_id, seg_engine::scan::EVIDENCE_MEDIA_TYPE, raw),
-    });
-    api.patch_status(name, pp, &Patch::Apply(&st)).await?;
-    Ok(())
+/// The value of [`SCAN_LABEL`] on the Findings of Scan `name`: the name itself when it is a valid
+/// label value (at most 63 characters), else `h-` and 40 hex characters of its sha256, so that a
+/// Scan of any valid name can label its Findings.
+pub fn label_value(name: &str) -> String {
+    if name.len() <= 63 {
+        name.to_string()
+    } else {
+        format!("h-{}", &seg_engine::ids::sha256_hex(name.as_bytes())[..40])
+    }
+}
+
+/// Reconcile one Scan (through the finalizer helper).
+#[tracing::instrument(skip_all, fields(namespace = scan.metadata.namespace.as_deref().unwrap_or(""), name = scan.metadata.name.as_deref().unwrap_or("")))]
+pub async fn reconcile(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
+    finalizer(&api, FINALIZER, scan, |event| async {
+        match event {
+            FinalizerEvent::Apply(scan) => apply(scan, ctx.clone()).await,
+            FinalizerEvent::Cleanup(scan) => cleanup(scan, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(Error::from)
+}
+
+/// The Scan is going: cancel its run, delete its Findings and its export.
+async fn cleanup(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let uid = scan.uid().unwrap_or_default();
+    if !ctx
+        .runs
+        .cancel(&uid, CancelReason::Deleted, Duration::from_secs(3))
+        .await
+    {
+        tracing::warn!("the run of a deleted Scan did not stop within 3 s; its late writes are removed with the Findings");
+    }
+    let findings: Api<Finding> = Api::namespaced(ctx.client.clone(), &ns);
+    let lp = ListParams::default().labels(&format!("{SCAN_LABEL}={}", label_value(&scan.name_any())));
+    findings.delete_collection(&DeleteParams::default(), &lp).await?;
+    if let Some(e) = &scan.spec.export {
+        remove_export(&ctx, &ns, &format!("{ns}/{}", e.path));
+    }
+    if let Some(loc) = scan.status.as_ref().and_then(|s| s.export_location.as_deref()) {
+        remove_export(&ctx, &ns, loc);
+    }
+    ctx.forget(&uid);
+    Ok(Action::await_change())
+}
+
+/// Remove an export `<namespace>/<path>` of namespace `ns` (best effort: never blocks deletion).
+pub(crate) fn remove_export(ctx: &Context, ns: &str, location: &str) {
+    let Some(dir) = &ctx.export_dir else { return };
+    let Some(rel) = location.strip_prefix(ns).and_then(|r| r.strip_prefix('/')) else {
+        return;
+    };
+    if let Err(e) = dir.remove(ns, rel) {
+        tracing::warn!(namespace = ns, path = rel, error = %e, "could not remove an export");
+    }
 }
 
 async fn write_status(api: &Api<Scan>, name: &str, status: &ScanStatus) -> Result<(), Error> {
@@ -153,31 +208,6 @@ async fn write_status(api: &Api<Scan>, name: &str, status: &ScanStatus) -> Resul
     Ok(())
 }
 
-/// Reconcile one Scan (through the finalizer helper).
-pub async fn reconcile(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
-    let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
-    finalizer(&api, FINALIZER, scan, |event| async {
-        match event {
-            FinalizerEvent::Apply(scan) => apply(scan, ctx.clone()).await,
-            FinalizerEvent::Cleanup(scan) => cleanup(scan, ctx.clone()).await,
-        }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(e.to_string()))
-}
-
-async fn cleanup(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
-    let name = scan.name_any();
-    let findings: Api<Finding> = Api::namespaced(ctx.client.clone(), &ns);
-    let lp = ListParams::default().labels(&format!("{SCAN_LABEL}={name}"));
-    for f in findings.list(&lp).await? {
-        findings.delete(&f.name_any(), &DeleteParams::default()).await?;
-    }
-    Ok(Action::await_change())
-}
-
 fn with_conditions(
     mut status: ScanStatus,
     prev: Option<&ScanStatus>,
@@ -185,7 +215,7 @@ fn with_conditions(
     generation: Option<i64>,
     now: &str,
 ) -> ScanStatus {
-    status.conditions = merge(
+    status.conditions = crate::conditions::merge(
         prev.map(|p| p.conditions.as_slice()).unwrap_or(&[]),
         want,
         generation,
@@ -195,154 +225,39 @@ fn with_conditions(
     status
 }
 
+/// Decide, then act: start, observe or cancel the run, or record why nothing runs.
 async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     let name = scan.name_any();
+    let uid = scan.uid().ok_or(Error::MissingMetadata("uid"))?;
     let generation = scan.meta().generation;
     let prev = scan.status.as_ref();
+    let now = (ctx.clock)();
+    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
+    let observed = decide::Observed {
+        running: ctx.runs.running(&uid),
+        bundle_ready: ctx.bundles.get(&ns, &scan.spec.benchmark_ref.name).is_some(),
+        older_in_namespace: ctx.older_scans(&scan),
+        not_before: ctx.not_before(&uid),
+    };
+    let next = decide(&scan, &observed, &ctx.limits, at);
+    tracing::debug!(?next, "decided");
     let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
-    let now = (ctx.clock)();
-
-    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
-    if scan.spec.suspend {
-        return Ok(Action::await_change());
-    }
-    // A run per generation, and on schedule: an unchanged, completed Scan is left alone until its
-    // next run time. (Reconciles of one object never overlap, so a run is never started twice.)
-    // A failed run of this generation is retried at its `nextRunTime`, not on every watch event
-    // (its own status writes are some): a degraded cloud API is not called in a loop. Without a
-    // `nextRunTime` (an invalid schedule) only a change of the Scan can help.
-    let settled = prev
-        .filter(|p| p.observed_generation == generation)
-        .and_then(|p| p.phase);
-    let next = prev
-        .and_then(|p| p.next_run_time.as_deref())
-        .and_then(|t| Timestamp::parse(t).ok());
-    match (settled, next) {
-        (Some(ScanPhase::Succeeded), _) if scan.spec.schedule.is_none() => return Ok(Action::await_change()),
-        (Some(ScanPhase::Succeeded | ScanPhase::Failed), Some(n)) if n > at => {
-            return Ok(Action::requeue(until(at, n)))
+    match next {
+        Next::Observe | Next::Suspended | Next::AwaitChange => Ok(Action::await_change()),
+        Next::Cancel => {
+            // The run's end triggers the next reconcile, which starts the new generation's run.
+            ctx.runs
+                .cancel(&uid, CancelReason::SpecChanged, Duration::from_secs(3))
+                .await;
+            Ok(Action::await_change())
         }
-        (Some(ScanPhase::Failed), None) => return Ok(Action::await_change()),
-        _ => {}
-    }
-    let next_run = match &scan.spec.schedule {
-        None => None,
-        Some(s) => match crate::schedule::next_run(s, at) {
-            Ok(t) => Some(t),
-            Err(message) => {
-                let st = with_conditions(
-                    ScanStatus {
-                        phase: Some(ScanPhase::Failed),
-                        next_run_time: None,
-                        ..prev.cloned().unwrap_or_default()
-                    },
-                    prev,
-                    &stalled("ScheduleInvalid", message.clone()),
-                    generation,
-                    &now,
-                );
-                if prev != Some(&st) {
-                    warn(&ctx, &scan, "ScheduleInvalid", &message).await;
-                    write_status(&api, &name, &st).await?;
-                }
-                return Ok(Action::await_change());
-            }
-        },
-    };
-    let Some(bundle) = ctx.bundles.get(&ns, &scan.spec.benchmark_ref.name) else {
-        let want = vec![Want {
-            type_: condition_type::RECONCILING,
-            status: ConditionStatus::True,
-            reason: "BenchmarkNotReady".into(),
-            message: format!(
-                "waiting for Benchmark {ns}/{} to be Ready",
-                scan.spec.benchmark_ref.name
-            ),
-        }];
-        let s = with_conditions(
-            ScanStatus {
-                phase: Some(ScanPhase::Pending),
-                ..prev.cloned().unwrap_or_default()
-            },
-            prev,
-            &want,
-            generation,
-            &now,
-        );
-        if prev != Some(&s) {
-            write_status(&api, &name, &s).await?;
-        }
-        return Ok(Action::requeue(Duration::from_secs(5)));
-    };
-    // One evaluation slot per running Scan (bounded memory); the others wait, and say so.
-    let permit = match ctx.evaluation_slots.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            let queued = with_conditions(
-                ScanStatus {
-                    phase: Some(ScanPhase::Pending),
-                    ..prev.cloned().unwrap_or_default()
-                },
-                prev,
-                &[Want {
-                    type_: condition_type::RECONCILING,
-                    status: ConditionStatus::True,
-                    reason: "Queued".into(),
-                    message: "waiting for an evaluation slot (other Scans are evaluating; see --max-concurrent-scans)"
-                        .into(),
-                }],
-                generation,
-                &now,
-            );
-            if prev != Some(&queued) {
-                write_status(&api, &name, &queued).await?;
-            }
-            ctx.evaluation_slots
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| Error::invalid("Internal", format!("evaluation slots closed: {e}")))?
-        }
-    };
-    let now = (ctx.clock)();
-    let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
-    // A run in progress: started now, progress from zero, with what it is doing.
-    let in_progress = |reason: &str, message: String| {
-        with_conditions(
-            ScanStatus {
-                phase: Some(ScanPhase::Running),
-                last_run_time: Some(now.clone()),
-                progress: Some(progress_of(&ProgressSnapshot::default())),
-                ..prev.cloned().unwrap_or_default()
-            },
-            prev,
-            &[Want {
-                type_: condition_type::RECONCILING,
-                status: ConditionStatus::True,
-                reason: reason.into(),
-                message,
-            }],
-            generation,
-            &now,
-        )
-    };
-    let running = in_progress("Scanning", "evaluating the inventory".into());
-    if scan.spec.provider != Provider::Inventory {
-        let provider = format!("{:?}", scan.spec.provider).to_lowercase();
-        let collecting = in_progress("Collecting", format!("collecting the inventory from {provider}"));
-        write_status(&api, &name, &collecting).await?;
-    }
-    let gathered = match gather(&ctx, &ns, &scan, at).await {
-        Ok(g) => g,
-        Err(Gather::Invalid { reason, message }) => {
-            // Re-checked after PERSISTENT_FAILURE_RETRY_FACTOR retry intervals (a referenced
-            // Secret or ConfigMap may appear), or at once when the Scan changes.
-            let s = with_conditions(
+        Next::WaitUntil(t) => Ok(Action::requeue(until(at, t))),
+        Next::Stalled { reason, message } => {
+            let st = with_conditions(
                 ScanStatus {
                     phase: Some(ScanPhase::Failed),
-                    next_run_time: retry_time(&ctx, next_run, PERSISTENT_FAILURE_RETRY_FACTOR)
-                        .or_else(|| next_run.map(|t| t.to_rfc3339())),
+                    next_run_time: None,
                     ..prev.cloned().unwrap_or_default()
                 },
                 prev,
@@ -350,254 +265,47 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                 generation,
                 &now,
             );
-            if prev != Some(&s) {
+            if prev != Some(&st) {
                 warn(&ctx, &scan, reason, &message).await;
-                write_status(&api, &name, &s).await?;
+                write_status(&api, &name, &st).await?;
             }
-            return Ok(Action::requeue(
-                ctx.retry_interval.saturating_mul(PERSISTENT_FAILURE_RETRY_FACTOR),
-            ));
+            Ok(Action::await_change())
         }
-        Err(Gather::Cloud { error, retry }) => {
-            // Nothing could be read: the run failed with the adapter's code; retried after the
-            // retry interval when the cause may pass (a time-out, an unreachable endpoint), after
-            // PERSISTENT_FAILURE_RETRY_FACTOR intervals when it needs a fix (access denied).
-            let message = format!("{}: {}", error.code, error.message);
-            let factor = if retry { 1 } else { PERSISTENT_FAILURE_RETRY_FACTOR };
-            let s = with_conditions(
+        Next::PendingBenchmark => {
+            let st = with_conditions(
                 ScanStatus {
-                    phase: Some(ScanPhase::Failed),
-                    last_run_time: Some(now.clone()),
-                    next_run_time: retry_time(&ctx, next_run, factor)
-                        .or_else(|| next_run.map(|t| t.to_rfc3339())),
-                    inventory_errors: vec![error],
+                    phase: Some(ScanPhase::Pending),
                     ..prev.cloned().unwrap_or_default()
                 },
                 prev,
                 &[Want {
-                    type_: condition_type::READY,
-                    status: ConditionStatus::False,
-                    reason: "InventoryUnavailable".into(),
-                    message: message.clone(),
+                    type_: seg_crds::condition_type::RECONCILING,
+                    status: seg_crds::ConditionStatus::True,
+                    reason: "BenchmarkNotReady".into(),
+                    message: format!(
+                        "waiting for Benchmark {ns}/{} to be Ready",
+                        scan.spec.benchmark_ref.name
+                    ),
                 }],
                 generation,
                 &now,
             );
-            warn(&ctx, &scan, "InventoryUnavailable", &message).await;
-            write_status(&api, &name, &s).await?;
-            return Ok(Action::requeue(ctx.retry_interval.saturating_mul(factor)));
+            if prev != Some(&st) {
+                write_status(&api, &name, &st).await?;
+            }
+            // The Benchmark's changes trigger this Scan (watched).
+            Ok(Action::await_change())
         }
-        Err(Gather::Kube(e)) => return Err(e),
-    };
-    let Gathered {
-        text,
-        errors: inventory_errors,
-        evidence: raw_evidence,
-    } = gathered;
-    write_status(&api, &name, &running).await?;
-
-    let progress = Arc::new(Progress::default());
-    let mut job = tokio::task::spawn_blocking({
-        let (bundle, progress, org) = (bundle.clone(), progress.clone(), ns.clone());
-        let tags = scan.spec.tags.clone();
-        move || evaluate(&bundle, &text, at, &org, tags, progress)
-    });
-    let mut tick = tokio::time::interval(ctx.progress_interval);
-    tick.tick().await;
-    let mut last = running.clone();
-    let (report, problems) = loop {
-        tokio::select! {
-            done = &mut job => {
-                break done.map_err(|e| Error::invalid("Internal", format!("evaluation task failed: {e}")))??;
-            }
-            _ = tick.tick() => {
-                let p = progress.snapshot();
-                let st = ScanStatus { progress: Some(progress_of(&p)), ..last.clone() };
-                if st != last {
-                    write_status(&api, &name, &st).await?;
-                    last = st;
-                }
-            }
-        }
-    };
-
-    // Findings: plan (pure), then apply.
-    let findings_api: Api<Finding> = Api::namespaced(ctx.client.clone(), &ns);
-    let lp = ListParams::default().labels(&format!("{SCAN_LABEL}={name}"));
-    let existing: Vec<Existing> = findings_api
-        .list(&lp)
-        .await?
-        .into_iter()
-        .map(|f| Existing {
-            name: f.name_any(),
-            observed: observed_of(f.status.as_ref()),
-        })
-        .collect();
-    let cap = usize::try_from(scan.spec.limits.max_findings).unwrap_or(0);
-    let plan = findings::plan(&name, &existing, &report.eval.findings, cap, at);
-    let pp = PatchParams::apply(crate::FIELD_MANAGER).force();
-    let run_id = report.eval.run.run_id.clone();
-    // The stored raw API responses of a Finding's asset, when the run stored any.
-    let urn_by_name: BTreeMap<String, &str> = if raw_evidence.is_empty() {
-        BTreeMap::new()
-    } else {
-        report
-            .eval
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    seg_crds::finding_name(&name, &f.fingerprint),
-                    f.asset.urn.as_str(),
-                )
-            })
-            .collect()
-    };
-    let raw_for = |fname: &str| {
-        urn_by_name
-            .get(fname)
-            .and_then(|u| raw_evidence.get(*u))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    };
-    for w in &plan.writes {
-        match w {
-            Write::Create {
-                name: fname,
-                finding,
-                observed,
-            } => {
-                let spec = FindingSpec {
-                    scan_ref: LocalObjectReference { name: name.clone() },
-                    bundle_id: bundle.manifest.id.clone(),
-                    control_id: finding.control_id.clone(),
-                    control_version: finding.control_version.clone(),
-                    asset_urn: finding.asset.urn.clone(),
-                    severity: conv(&finding.severity)
-                        .ok_or_else(|| Error::invalid("Internal", "severity"))?,
-                    fingerprint: finding.fingerprint.clone(),
-                };
-                let obj = serde_json::json!({
-                    "apiVersion": seg_crds::API_VERSION,
-                    "kind": "Finding",
-                    "metadata": { "name": fname, "labels": { SCAN_LABEL: name } },
-                    "spec": spec,
-                });
-                findings_api.patch(fname, &pp, &Patch::Apply(&obj)).await?;
-                apply_finding_status(&findings_api, &pp, fname, observed, &run_id, raw_for(fname)).await?;
-            }
-            Write::Status {
-                name: fname,
-                observed,
-            } => {
-                apply_finding_status(&findings_api, &pp, fname, observed, &run_id, raw_for(fname)).await?;
-            }
-            Write::Delete { name: fname } => {
-                findings_api.delete(fname, &DeleteParams::default()).await?;
-            }
+        Next::Run { next_run } => {
+            let reference = ObjectRef::new(&name).within(&ns);
+            let started = ctx.runs.start(&uid, generation, reference, {
+                let (ctx, scan) = (ctx.clone(), scan.clone());
+                move |token| run::run(ctx, scan, token, next_run)
+            });
+            tracing::info!(started, generation, "run");
+            Ok(Action::await_change())
         }
     }
-
-    let (report, export_location) = match &scan.spec.export {
-        Some(e) => {
-            let (report, location) = export(&ctx, report, bundle.clone(), &e.path).await?;
-            (report, Some(location))
-        }
-        None => (report, None),
-    };
-    let (results, severities) = counts(&report);
-    let evaluated = report.count("assets") as i64;
-    let status = ScanStatus {
-        observed_generation: generation,
-        run_id: Some(run_id),
-        phase: Some(ScanPhase::Succeeded),
-        progress: Some(ScanProgress {
-            assets_discovered: evaluated + problems as i64,
-            assets_evaluated: evaluated,
-            assets_total: Some(evaluated),
-            controls_evaluated: report.count("evaluations") as i64,
-            controls_total: Some(report.count("evaluations") as i64),
-        }),
-        result_counts: Some(results),
-        severity_counts: Some(severities),
-        findings_truncated: Some(plan.truncated),
-        last_run_time: Some(now.clone()),
-        last_completion_time: Some((ctx.clock)()),
-        next_run_time: next_run.map(|t| t.to_rfc3339()),
-        export_location,
-        inventory_errors: inventory_errors.clone(),
-        conditions: Vec::new(),
-    };
-    let message = format!(
-        "{} evaluations: {} fail, {} Finding(s) recorded{}; {} inventory line(s) skipped",
-        report.count("evaluations"),
-        plan.failing,
-        plan.recorded,
-        if plan.truncated {
-            " (truncated at limits.maxFindings)"
-        } else {
-            ""
-        },
-        problems
-    );
-    if !inventory_errors.is_empty() {
-        // A degraded run: what was read is evaluated and counted, the run is not complete, and
-        // the next run starts after the retry interval.
-        let codes: Vec<String> = inventory_errors
-            .iter()
-            .take(3)
-            .map(|e| {
-                format!(
-                    "{} {} {} {}",
-                    e.code,
-                    e.service,
-                    e.region,
-                    e.operation.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
-        let message = format!(
-            "{} cloud call(s) failed ({}{}); counts cover what was read: {message}",
-            inventory_errors.len(),
-            codes.join("; "),
-            if inventory_errors.len() > 3 { "; ..." } else { "" }
-        );
-        let status = with_conditions(
-            ScanStatus {
-                phase: Some(ScanPhase::Failed),
-                next_run_time: retry_time(&ctx, next_run, 1).or(status.next_run_time.clone()),
-                ..status
-            },
-            Some(&running),
-            &[Want {
-                type_: condition_type::READY,
-                status: ConditionStatus::False,
-                reason: "InventoryIncomplete".into(),
-                message: message.clone(),
-            }],
-            generation,
-            &now,
-        );
-        warn(&ctx, &scan, "InventoryIncomplete", &message).await;
-        write_status(&api, &name, &status).await?;
-        drop(report);
-        drop(permit);
-        return Ok(Action::requeue(ctx.retry_interval));
-    }
-    let status = with_conditions(
-        status,
-        Some(&running),
-        &ready("ScanSucceeded", message),
-        generation,
-        &now,
-    );
-    write_status(&api, &name, &status).await?;
-    drop(report);
-    drop(permit);
-    Ok(match next_run {
-        Some(next) => Action::requeue(until(at, next)),
-        None => Action::await_change(),
-    })
 }
 
 /// How many retry intervals a run waits after a failure that will not pass by itself (access
@@ -605,15 +313,8 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
 /// fixing the cloud side (a trust policy) needs no change of the Scan.
 pub const PERSISTENT_FAILURE_RETRY_FACTOR: u32 = 10;
 
-/// When a failed run is tried again: `factor` retry intervals after the clock's now, or the
-/// schedule's next run when that comes first. `None` when the clock is unreadable.
-fn retry_time(ctx: &Context, next_run: Option<Timestamp>, factor: u32) -> Option<String> {
-    let now = Timestamp::parse(&(ctx.clock)()).ok()?;
-    retry_at(now, ctx.retry_interval.saturating_mul(factor), next_run).map(Timestamp::to_rfc3339)
-}
-
 /// `now + after`, or `next_run` when that comes first (pure).
-fn retry_at(now: Timestamp, after: Duration, next_run: Option<Timestamp>) -> Option<Timestamp> {
+pub(crate) fn retry_at(now: Timestamp, after: Duration, next_run: Option<Timestamp>) -> Option<Timestamp> {
     let after = i128::try_from(after.as_nanos()).unwrap_or(i128::MAX);
     let at = Timestamp::from_unix_nanos(now.unix_nanos().saturating_add(after)).ok()?;
     Some(match next_run {
@@ -649,6 +350,8 @@ pub(crate) enum Gather {
         retry: bool,
     },
     Kube(Error),
+    /// The inventory file could not be read.
+    Path(seg_adapter_tenantfs::TenantFsError),
 }
 
 impl From<Error> for Gather {
@@ -668,6 +371,7 @@ async fn gather(ctx: &Context, ns: &str, scan: &Scan, at: Timestamp) -> Result<G
             evidence: BTreeMap::new(),
         }),
         Provider::Aws => crate::aws::gather(ctx, ns, scan, at).await,
+        // decide() stalls these before a run starts.
         other => Err(Gather::Invalid {
             reason: "ProviderNotAvailable",
             message: format!(
@@ -677,15 +381,16 @@ async fn gather(ctx: &Context, ns: &str, scan: &Scan, at: Timestamp) -> Result<G
     }
 }
 
-async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, Error> {
+async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, Gather> {
     let Some(src) = &scan.spec.inventory else {
-        return Err(Error::invalid("InventoryNotFound", "spec.inventory is not set"));
+        return Err(Error::invalid("InventoryNotFound", "spec.inventory is not set").into());
     };
     if let Some(k) = &src.config_map_key_ref {
         let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
         return api
             .get_opt(&k.name)
-            .await?
+            .await
+            .map_err(|e| Gather::Kube(e.into()))?
             .and_then(|cm| cm.data.and_then(|d| d.get(&k.key).cloned()))
             .ok_or_else(|| {
                 Error::invalid(
@@ -695,27 +400,33 @@ async fn inventory_text(ctx: &Context, ns: &str, scan: &Scan) -> Result<String, 
                         k.name, k.key
                     ),
                 )
+                .into()
             });
     }
     if let Some(p) = &src.path {
-        let Some(dir) = &ctx.inventory_dir else {
-            return Err(Error::invalid(
-                "InventoryNotFound",
-                "spec.inventory.path: the operator has no inventory directory (--inventory-dir)",
-            ));
+        let Some(dir) = ctx.inventory_dir.clone() else {
+            return Err(Gather::Invalid {
+                reason: "InventoryNotFound",
+                message: "spec.inventory.path: the operator has no inventory directory (--inventory-dir)"
+                    .into(),
+            });
         };
-        let path = dir.join(p);
-        return tokio::fs::read_to_string(&path).await.map_err(|e| {
-            Error::invalid(
-                "InventoryNotFound",
-                format!("spec.inventory.path: {}: {e}", path.display()),
-            )
-        });
+        // Under <inventory dir>/<namespace>/ only, never through a symlink, regular files only,
+        // size-capped; read on a blocking thread (a slow volume must not stall the runtime).
+        let (ns, p) = (ns.to_string(), p.clone());
+        return tokio::task::spawn_blocking(move || dir.read_to_string(&ns, &p))
+            .await
+            .map_err(|e| Gather::Invalid {
+                reason: "Internal",
+                message: format!("inventory read task: {e}"),
+            })?
+            .map_err(Gather::Path);
     }
     Err(Error::invalid(
         "InventoryNotFound",
         "spec.inventory: neither configMapKeyRef nor path is set",
-    ))
+    )
+    .into())
 }
 
 /// Status progress of a running evaluation (pure).
@@ -739,7 +450,7 @@ fn evaluate(
     ns: &str,
     tags: BTreeMap<String, String>,
     progress: Arc<Progress>,
-) -> Result<(ScanReport, usize), Error> {
+) -> Result<(ScanReport, usize), String> {
     let inventory = JsonlInventory::from_text(text);
     let mut options = ScanOptions::new(at);
     options.workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -761,60 +472,22 @@ fn evaluate(
     };
     ev.scan(&request)
         .map(|r| (r, inventory.problems.len()))
-        .map_err(|e| Error::invalid("InventoryInvalid", e.to_string()))
+        .map_err(|e| e.to_string())
 }
 
-/// Write every result as OCSF JSONL to `<export dir>/<rel>`, streamed (rendered on all cores,
-/// written in order) to a temporary file that is then renamed, so a reader never sees half a
-/// file. Returns the report back with the location.
-async fn export(
-    ctx: &Context,
-    report: ScanReport,
-    bundle: Arc<CompiledBundle>,
-    rel: &str,
-) -> Result<(ScanReport, String), Error> {
-    let Some(dir) = &ctx.export_dir else {
-        return Err(Error::invalid(
-            "ExportNotConfigured",
-            "spec.export.path: the operator has no export directory (--export-dir)",
-        ));
-    };
-    let path: PathBuf = dir.join(rel);
-    tokio::task::spawn_blocking(move || {
-        let result = write_export(&path, &report, &bundle);
-        (report, result.map(|()| path.display().to_string()))
-    })
-    .await
-    .map_err(|e| Error::invalid("Internal", format!("export task failed: {e}")))
-    .and_then(|(report, r)| r.map(|loc| (report, loc)))
-}
-
-fn write_export(path: &std::path::Path, report: &ScanReport, bundle: &CompiledBundle) -> Result<(), Error> {
-    use std::io::Write;
-    let failed = |what: &std::path::Path, e: std::io::Error| {
-        Error::invalid("ExportFailed", format!("{}: {e}", what.display()))
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| failed(parent, e))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    let producer = seg_engine::ocsf::Producer::seg(env!("CARGO_PKG_VERSION"), bundle);
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let file = std::fs::File::create(&tmp).map_err(|e| failed(&tmp, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    seg_engine::ocsf::write_jsonl(report, &bundle.controls, &producer, workers, &mut out)
-        .and_then(|()| out.flush())
-        .map_err(|e| failed(&tmp, e))?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(|e| failed(path, e))
-}
-
-/// Transient errors back off; invalid input was written to status and waits for a change.
-pub fn error_policy(_scan: Arc<Scan>, err: &Error, _ctx: Arc<Context>) -> Action {
+/// Transient errors back off exponentially (per Scan); an invalid spec was written to status
+/// and waits for a change.
+pub fn error_policy(scan: Arc<Scan>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = scan.uid().unwrap_or_default();
+    tracing::warn!(
+        namespace = scan.metadata.namespace.as_deref().unwrap_or(""),
+        name = scan.metadata.name.as_deref().unwrap_or(""),
+        category = err.category().as_str(),
+        error = %err,
+        "scan reconcile failed"
+    );
     if err.transient() {
-        Action::requeue(Duration::from_secs(5))
+        Action::requeue(ctx.reconcile_backoff.fail(&key))
     } else {
         Action::await_change()
     }
