@@ -282,6 +282,7 @@ pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, 
                 load(&ctx, files, opts).await.map(|b| {
                     let status = loaded_status(prev, generation, &b, &now);
                     ctx.bundles.insert(&ns, &name, b);
+                    ctx.bundle_loaded(&ns, &name);
                     status
                 })
             }

@@ -69,6 +69,10 @@ pub struct Context {
     /// The runs in progress, by Scan UID.
     pub runs: Arc<runner::Runs<ScanRef>>,
     done: Mutex<Option<UnboundedReceiver<ScanRef>>>,
+    /// A Benchmark whose bundle was (re)loaded, by (namespace, name): its Scans are reconciled
+    /// (the Benchmark object itself may not change, e.g. after the operator restarts).
+    bundle_loaded: futures::channel::mpsc::UnboundedSender<(String, String)>,
+    bundle_loaded_rx: Mutex<Option<UnboundedReceiver<(String, String)>>>,
     /// How often a running Scan's `status.progress` is written.
     pub progress_interval: Duration,
     /// When a run whose cloud inventory could not be read (wholly or partly) is tried again
@@ -114,6 +118,7 @@ impl Context {
     ) -> Context {
         let recorder = Recorder::new(client.clone(), Reporter::from(FIELD_MANAGER));
         let (tx, rx) = unbounded();
+        let (loaded_tx, loaded_rx) = unbounded();
         Context {
             client,
             recorder,
@@ -128,6 +133,8 @@ impl Context {
             slots: runner::FairSlots::new(DEFAULT_CONCURRENT_SCANS),
             runs: Arc::new(runner::Runs::new(tx)),
             done: Mutex::new(Some(rx)),
+            bundle_loaded: loaded_tx,
+            bundle_loaded_rx: Mutex::new(Some(loaded_rx)),
             progress_interval: Duration::from_secs(2),
             retry_interval: Duration::from_secs(60),
             evaluation_timeout: Duration::from_secs(1800),
@@ -195,6 +202,13 @@ impl Context {
         if let Ok(mut m) = self.run_failures.lock() {
             m.remove(uid);
         }
+    }
+
+    /// Tell the Scan controller that a Benchmark's bundle is loaded.
+    pub(crate) fn bundle_loaded(&self, ns: &str, name: &str) {
+        let _ = self
+            .bundle_loaded
+            .unbounded_send((ns.to_string(), name.to_string()));
     }
 
     /// Forget everything held about a Scan that is gone.
@@ -310,28 +324,36 @@ pub async fn run_scans(ctx: Arc<Context>) {
         .reflect(writer)
         .applied_objects()
         .predicate_filter(scan_predicate, PredicateConfig::default());
-    let by_benchmark = reader.clone();
+    let scans_of = {
+        let store = reader.clone();
+        move |ns: Option<String>, name: String| {
+            store
+                .state()
+                .into_iter()
+                .filter(|g| {
+                    g.0.as_ref()
+                        .is_ok_and(|s| s.metadata.namespace == ns && s.spec.benchmark_ref.name == name)
+                })
+                .map(|g| ObjectRef::from_obj(g.as_ref()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let loaded_scans = scans_of.clone();
     let mut controller = Controller::for_stream(scans, reader)
         .owns(Api::<Finding>::all(client.clone()), watcher::Config::default())
         .watches(
             Api::<Benchmark>::all(client),
             watcher::Config::default(),
-            move |bm: Benchmark| {
-                let (ns, name) = (bm.namespace(), bm.name_any());
-                by_benchmark
-                    .state()
-                    .into_iter()
-                    .filter(|g| {
-                        g.0.as_ref()
-                            .is_ok_and(|s| s.metadata.namespace == ns && s.spec.benchmark_ref.name == name)
-                    })
-                    .map(|g| ObjectRef::from_obj(g.as_ref()))
-                    .collect::<Vec<_>>()
-            },
+            move |bm: Benchmark| scans_of(bm.namespace(), bm.name_any()),
         );
+    // Runs that ended, and Benchmarks whose bundle was loaded, trigger their Scans.
     let done = ctx.done.lock().ok().and_then(|mut d| d.take());
-    if let Some(done) = done {
-        controller = controller.reconcile_on(done);
+    let loaded = ctx.bundle_loaded_rx.lock().ok().and_then(|mut d| d.take());
+    if let (Some(done), Some(loaded)) = (done, loaded) {
+        let loaded = loaded
+            .map(move |(ns, name)| futures::stream::iter(loaded_scans(Some(ns), name)))
+            .flatten();
+        controller = controller.reconcile_on(futures::stream::select(done, loaded));
     }
     controller
         .shutdown_on_signal()

@@ -187,22 +187,26 @@ spec:
             .contains("turned into errors"),
         "{long_status}"
     );
-    let events = cp
-        .kubectl_ok(
-            User::Admin,
-            [
-                "get",
-                "events",
-                "-n",
-                "tenant-a",
-                "--field-selector",
-                "regarding.name=dot",
-                "-o",
-                "jsonpath={.items[*].reason}",
-            ],
-        )
-        .unwrap_or_default();
-    assert!(events.contains("ExportFailed"), "a Warning Event: {events:?}");
+    wait_for(
+        "a Warning Event ExportFailed",
+        &log,
+        Duration::from_secs(30),
+        || {
+            cp.kubectl_ok(
+                User::Admin,
+                [
+                    "get",
+                    "events",
+                    "-n",
+                    "tenant-a",
+                    "-o",
+                    "jsonpath={.items[*].reason}",
+                ],
+            )
+            .unwrap_or_default()
+            .contains("ExportFailed")
+        },
+    );
 
     // A minute of quiet: no run starts again, and the operator makes (almost) no requests.
     let runs = |name: &str| status(&cp, "tenant-a", name)["lastRunTime"].clone();
@@ -434,11 +438,25 @@ spec:
 
     // A run held at EC2 when the operator gets SIGTERM: recorded as interrupted, and the next
     // operator runs it again.
+    let held = proxy.held("ec2");
     cp.apply(User::Admin, &aws_scan("survivor", 500)).unwrap();
-    proxy.wait_held("ec2", Duration::from_secs(60)).unwrap();
+    wait_for(
+        "the survivor's run held at EC2",
+        &log,
+        Duration::from_secs(60),
+        || {
+            let s = status(&cp, "tenant-a", "survivor");
+            condition(&s, "Reconciling")["reason"] == "Collecting" && proxy.held("ec2") > held
+        },
+    );
     operator.terminate(Duration::from_secs(30)).unwrap();
     let s = status(&cp, "tenant-a", "survivor");
-    assert_eq!(condition(&s, "Reconciling")["reason"], "Interrupted", "{s}");
+    assert_eq!(
+        condition(&s, "Reconciling")["reason"],
+        "Interrupted",
+        "{s}\noperator log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     assert_eq!(s["phase"], "Pending", "{s}");
     proxy.clear();
     proxy.release();
