@@ -58,8 +58,14 @@ fn benchmarks_load_verified_bundles_and_report_tampering() {
     let cp = ControlPlane::start().unwrap();
     let root = repo_root();
     cp.install_seg("tenant-a").unwrap();
+    // ConfigMap bundles must be signed by a key the operator trusts: here the development key.
+    let trusted = root.join("policy-bundles/keys/seg-dev.pub").display().to_string();
     let (mut operator, log) = cp
-        .start_operator(Path::new(env!("CARGO_BIN_EXE_seg")), "seg-operator", &[])
+        .start_operator(
+            Path::new(env!("CARGO_BIN_EXE_seg")),
+            "seg-operator",
+            &["--trusted-bundle-key", &trusted],
+        )
         .unwrap();
 
     // A built-in bundle, verified with the key it ships with.

@@ -557,10 +557,11 @@ current-context: chart-sa
 
     // --- seg operator with the chart's RBAC, the Deployment's args and env -------------------------
     let inventory_dir = local_dir("inventory");
-    std::fs::create_dir_all(inventory_dir.join("demo")).unwrap();
+    // Inventories of namespace N are read from <inventory dir>/N/.
+    std::fs::create_dir_all(inventory_dir.join(TENANT).join("demo")).unwrap();
     std::fs::copy(
         root.join("operator/demo/aws-demo-account.jsonl"),
-        inventory_dir.join("demo/items.jsonl"),
+        inventory_dir.join(TENANT).join("demo/items.jsonl"),
     )
     .unwrap();
     let log = cp.dir().join("chart-operator.log");
@@ -600,7 +601,7 @@ spec:
   benchmarkRef: {name: cis-aws}
   provider: inventory
   inventory: {path: demo/items.jsonl}
-  export: {path: tenant-a/demo.ocsf.jsonl}
+  export: {path: demo.ocsf.jsonl}
 ",
     )
     .unwrap();
@@ -656,12 +657,10 @@ spec:
     let failed: usize = scan("{.status.resultCounts.fail}").parse().unwrap();
     assert!(failed > 0);
     assert_eq!(findings(&cp), failed);
-    let exported = PathBuf::from(scan("{.status.exportLocation}"));
-    assert!(
-        exported.starts_with(local_dir("export")),
-        "{}",
-        exported.display()
-    );
+    // The location is relative to the export volume: <namespace>/<path>.
+    let location = scan("{.status.exportLocation}");
+    assert_eq!(location, format!("{TENANT}/demo.ocsf.jsonl"));
+    let exported = local_dir("export").join(&location);
     assert!(std::fs::read_to_string(&exported).unwrap().lines().count() > failed);
 
     // Deleting the Scan removes its Findings through the finalizer.

@@ -94,7 +94,7 @@ spec:
   provider: inventory
   inventory:
     configMapKeyRef: {name: demo-inventory, key: items.jsonl}
-  export: {path: tenant-a/demo.ocsf.jsonl}
+  export: {path: demo.ocsf.jsonl}
 ",
     )
     .unwrap();

@@ -64,7 +64,9 @@ fn running_scans_report_progress_and_extra_scans_wait_queued() {
     let cp = ControlPlane::start().unwrap();
     cp.install_seg("tenant-a").unwrap();
     let inventory = tempfile::tempdir().unwrap();
-    let items = big_inventory(inventory.path());
+    // Inventories of namespace N are read from <inventory dir>/N/.
+    std::fs::create_dir_all(inventory.path().join("tenant-a")).unwrap();
+    let items = big_inventory(&inventory.path().join("tenant-a"));
     let inventory_dir = inventory.path().display().to_string();
     let (_operator, log) = cp
         .start_operator(
