@@ -266,7 +266,7 @@ async fn load(ctx: &Context, files: BundleFiles, opts: LoadOptions) -> Result<Co
 }
 
 /// Reconcile one Benchmark: fetch, verify and compile (off the runtime), write status.
-#[tracing::instrument(skip_all, fields(namespace = bm.metadata.namespace.as_deref().unwrap_or(""), name = bm.metadata.name.as_deref().unwrap_or("")))]
+#[tracing::instrument(skip_all, fields(namespace = bm.metadata.namespace.as_deref().unwrap_or(""), benchmark = bm.metadata.name.as_deref().unwrap_or("")))]
 pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = bm.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     let name = bm.meta().name.clone().ok_or(Error::MissingMetadata("name"))?;
@@ -325,6 +325,7 @@ pub async fn reconcile(bm: Arc<Benchmark>, ctx: Arc<Context>) -> Result<Action, 
         )
         .await?;
     }
+    ctx.reconcile_backoff.reset(&bm.uid().unwrap_or_default());
     // A built-in bundle changes only with the operator. A ConfigMap bundle (or its keys) can
     // change without the Benchmark: re-read now and then (ConfigMaps are not watched: that would
     // take list/watch on every ConfigMap of the cluster).

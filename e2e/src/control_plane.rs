@@ -365,6 +365,29 @@ impl ControlPlane {
         &self.server
     }
 
+    /// The loopback port of the apiserver.
+    pub fn port(&self) -> u16 {
+        self.server
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default()
+    }
+
+    /// A kubeconfig of `user` that reaches the apiserver through `127.0.0.1:<port>` (a proxy
+    /// such as [`crate::WatchLag`]; the serving certificate is for 127.0.0.1, whatever the port).
+    pub fn kubeconfig_via(&self, user: User, port: u16) -> Result<PathBuf> {
+        let path = self.dir().join(format!("{}-via-{port}.kubeconfig", user.slug()));
+        let yaml = kubeconfig_yaml(
+            &format!("https://127.0.0.1:{port}"),
+            &self.ca_cert(),
+            user,
+            self.token(user),
+        );
+        fs::write(&path, yaml).context(format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
     /// The folder holding certificates, kubeconfigs, the token file and the process logs.
     pub fn dir(&self) -> &Path {
         match &self.dir {

@@ -1,6 +1,7 @@
 //! Test support for end-to-end tests: a real Kubernetes control plane (etcd and kube-apiserver)
 //! and an AWS API simulator (moto server), both started on loopback and stopped on drop, and a
-//! proxy in front of the simulator that takes one AWS service away on demand ([`ApiProxy`]).
+//! proxy in front of the simulator that takes one AWS service away on demand ([`ApiProxy`]), and
+//! one in front of the apiserver that makes a client's watches lag behind its writes ([`WatchLag`]).
 //!
 //! The binaries and the Python virtualenv are prepared by the test command (`bash
 //! e2e/test-all.sh`) or by `e2e/scripts/build-tools.sh` and `e2e/scripts/moto-venv.sh`; see
@@ -32,6 +33,7 @@ mod moto;
 mod process;
 mod seg;
 mod util;
+mod watch_lag;
 
 pub use api_proxy::{ApiProxy, Fault};
 pub use control_plane::{ControlPlane, User};
@@ -39,3 +41,4 @@ pub use error::{Error, Result};
 pub use moto::{venv_dir, Moto, DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
 pub use process::{ManagedProcess, MARKER_ENV, RUN_DIR_ENV};
 pub use util::{free_port, repo_root};
+pub use watch_lag::WatchLag;

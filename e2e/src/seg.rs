@@ -32,11 +32,21 @@ impl ControlPlane {
     /// Start `<seg> operator <args>` as the operator's service account; its output goes to
     /// `<control plane dir>/<name>.log`, which is returned with the process.
     pub fn start_operator(&self, seg: &Path, name: &str, args: &[&str]) -> Result<(ManagedProcess, PathBuf)> {
+        self.start_operator_with(seg, name, args, &self.kubeconfig(User::Operator))
+    }
+
+    /// [`ControlPlane::start_operator`] with another kubeconfig (for example one from
+    /// [`ControlPlane::kubeconfig_via`]).
+    pub fn start_operator_with(
+        &self,
+        seg: &Path,
+        name: &str,
+        args: &[&str],
+        kubeconfig: &Path,
+    ) -> Result<(ManagedProcess, PathBuf)> {
         let log = self.dir().join(format!("{name}.log"));
         let mut cmd = Command::new(seg);
-        cmd.arg("operator")
-            .args(args)
-            .env("KUBECONFIG", self.kubeconfig(User::Operator));
+        cmd.arg("operator").args(args).env("KUBECONFIG", kubeconfig);
         Ok((ManagedProcess::spawn(name, cmd, log.clone())?, log))
     }
 }

@@ -20,13 +20,16 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use seg_e2e::{ApiProxy, ControlPlane, Fault, Moto, User};
+use seg_e2e::{ApiProxy, ControlPlane, Fault, Moto, User, WatchLag};
 use serde_json::Value;
 use sha2::Digest;
 
 const AT: &str = "2026-11-23T12:00:00Z";
 const REGIONS: &str = "us-east-1,us-west-2";
 const RETRY_SECONDS: u64 = 6;
+/// How late the operator's watch delivers what the API server pushes, in the test that makes it
+/// late on purpose.
+const WATCH_LAG: Duration = Duration::from_secs(3);
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -222,6 +225,67 @@ fn scan_status(cp: &ControlPlane) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
+/// Every status the Scan `aws` goes through, one line each (`kubectl get --watch`), kept in the
+/// control plane's folder.
+const STATUS_HISTORY: &str = "scan-aws-status.log";
+
+fn watch_status(cp: &ControlPlane) -> seg_e2e::ManagedProcess {
+    let mut cmd = cp.kubectl_command(User::Admin);
+    cmd.args([
+        "get",
+        "scan",
+        "aws",
+        "-n",
+        "tenant-a",
+        "--watch",
+        "-o",
+        "jsonpath=rv={.metadata.resourceVersion} gen={.status.observedGeneration} \
+         phase={.status.phase} lastRun={.status.lastRunTime} \
+         lastCompletion={.status.lastCompletionTime} next={.status.nextRunTime} \
+         fail={.status.resultCounts.fail} \
+         reason={.status.conditions[?(@.type==\"Ready\")].reason}/\
+         {.status.conditions[?(@.type==\"Reconciling\")].reason} \
+         errors={.status.inventoryErrors[*].service}{\"\\n\"}",
+    ]);
+    seg_e2e::ManagedProcess::spawn("scan-watch", cmd, cp.dir().join(STATUS_HISTORY)).unwrap()
+}
+
+fn status_history(cp: &ControlPlane) -> String {
+    std::fs::read_to_string(cp.dir().join(STATUS_HISTORY)).unwrap_or_default()
+}
+
+/// The Secret, Benchmark and Scan `aws` (two regions, no schedule) of the tests.
+fn apply_scan(cp: &ControlPlane) {
+    cp.apply(
+        User::Admin,
+        &format!(
+            "apiVersion: v1
+kind: Secret
+metadata: {{name: aws-audit, namespace: tenant-a}}
+stringData: {{AWS_ACCESS_KEY_ID: testing, AWS_SECRET_ACCESS_KEY: testing}}
+---
+apiVersion: seg.neurocipher.io/v1alpha1
+kind: Benchmark
+metadata: {{name: cis, namespace: tenant-a}}
+spec:
+  source: {{builtin: cis-aws-foundations}}
+---
+apiVersion: seg.neurocipher.io/v1alpha1
+kind: Scan
+metadata: {{name: aws, namespace: tenant-a}}
+spec:
+  benchmarkRef: {{name: cis}}
+  provider: aws
+  aws: {{accountId: '{}', regions: [us-east-1, us-west-2]}}
+  credentials: {{secretRef: {{name: aws-audit}}}}
+  limits: {{maxFindings: 500}}
+",
+            seg_e2e::DEFAULT_ACCOUNT_ID
+        ),
+    )
+    .unwrap();
+}
+
 /// Poll the Scan's status until `f` holds, and return that status.
 fn wait_status(cp: &ControlPlane, what: &str, log: &Path, mut f: impl FnMut(&Value) -> bool) -> Value {
     let start = Instant::now();
@@ -232,8 +296,9 @@ fn wait_status(cp: &ControlPlane, what: &str, log: &Path, mut f: impl FnMut(&Val
         }
         if start.elapsed() > Duration::from_secs(120) {
             panic!(
-                "{what}: not reached in 120 s\nlast status: {s}\noperator log:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
+                "{what}: not reached in 120 s\nlast status: {s}\noperator log:\n{}\nstatus history:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default(),
+                status_history(cp)
             );
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -358,34 +423,8 @@ fn aws_scans_give_the_expected_result_per_resource_and_survive_the_api_going_awa
             ],
         )
         .unwrap();
-    cp.apply(
-        User::Admin,
-        &format!(
-            "apiVersion: v1
-kind: Secret
-metadata: {{name: aws-audit, namespace: tenant-a}}
-stringData: {{AWS_ACCESS_KEY_ID: testing, AWS_SECRET_ACCESS_KEY: testing}}
----
-apiVersion: seg.neurocipher.io/v1alpha1
-kind: Benchmark
-metadata: {{name: cis, namespace: tenant-a}}
-spec:
-  source: {{builtin: cis-aws-foundations}}
----
-apiVersion: seg.neurocipher.io/v1alpha1
-kind: Scan
-metadata: {{name: aws, namespace: tenant-a}}
-spec:
-  benchmarkRef: {{name: cis}}
-  provider: aws
-  aws: {{accountId: '{}', regions: [us-east-1, us-west-2]}}
-  credentials: {{secretRef: {{name: aws-audit}}}}
-  limits: {{maxFindings: 500}}
-",
-            seg_e2e::DEFAULT_ACCOUNT_ID
-        ),
-    )
-    .unwrap();
+    apply_scan(&cp);
+    let _history = watch_status(&cp);
     let status = wait_status(&cp, "a finished AWS run", &log, |s| {
         matches!(s["phase"].as_str(), Some("Succeeded" | "Failed")) && s["resultCounts"].is_object()
     });
@@ -625,4 +664,54 @@ spec:
     );
     let message = get("{.status.conditions[?(@.type==\"Ready\")].message}");
     assert!(message.contains("not-there"), "{message}");
+}
+
+/// The operator decides from its cache of Scans, which a watch fills, whether a Scan needs a run.
+/// On a busy API server the watch event of a status the operator has just written can arrive
+/// after the reconcile that follows the write has read the cache. That outdated copy (phase
+/// `Running`) must not start another run: the status the run wrote says none is due (here:
+/// `Succeeded` without a schedule; after a failed run, not before `nextRunTime`), and a run
+/// started from it writes the outdated fields back (`lastCompletionTime`, `resultCounts`). Here
+/// the operator's watches are late on purpose ([`WatchLag`]), so that this happens at every run.
+#[test]
+fn a_finished_run_is_not_started_again_from_a_cache_that_has_not_seen_its_status() {
+    let (moto, _) = start_moto();
+    let proxy = ApiProxy::start(moto.port()).unwrap();
+    answer_what_moto_lacks(&proxy);
+    let cp = ControlPlane::start().unwrap();
+    cp.install_seg("tenant-a").unwrap();
+    let lag = WatchLag::start(cp.port(), WATCH_LAG).unwrap();
+    let kubeconfig = cp.kubeconfig_via(User::Operator, lag.port()).unwrap();
+    let (_operator, log) = cp
+        .start_operator_with(
+            Path::new(env!("CARGO_BIN_EXE_seg")),
+            "seg-operator",
+            &[
+                "--aws-endpoint-url",
+                &proxy.endpoint(),
+                "--retry-seconds",
+                &RETRY_SECONDS.to_string(),
+                "--aws-max-attempts",
+                "2",
+            ],
+            &kubeconfig,
+        )
+        .unwrap();
+    apply_scan(&cp);
+    let _history = watch_status(&cp);
+    let done = wait_status(&cp, "a completed run", &log, |s| {
+        s["lastCompletionTime"].is_string()
+    });
+    // Until every late event of the run has arrived and been acted on.
+    std::thread::sleep(WATCH_LAG * 3);
+    let after = scan_status(&cp);
+    let runs = proxy.seen("sts");
+    assert!(
+        runs == 1 && after["lastRunTime"] == done["lastRunTime"],
+        "{runs} runs (sts:GetCallerIdentity calls) of an unchanged Scan without a schedule\n\
+         first completed: {done}\nnow: {after}\nstatus history:\n{}",
+        status_history(&cp)
+    );
+    assert_eq!(after["phase"], "Succeeded", "{after}");
+    assert_eq!(after["lastCompletionTime"], done["lastCompletionTime"], "{after}");
 }

@@ -148,18 +148,23 @@ pub fn label_value(name: &str) -> String {
 }
 
 /// Reconcile one Scan (through the finalizer helper).
-#[tracing::instrument(skip_all, fields(namespace = scan.metadata.namespace.as_deref().unwrap_or(""), name = scan.metadata.name.as_deref().unwrap_or("")))]
+#[tracing::instrument(skip_all, fields(namespace = scan.metadata.namespace.as_deref().unwrap_or(""), scan = scan.metadata.name.as_deref().unwrap_or("")))]
 pub async fn reconcile(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
+    let key = scan.uid().unwrap_or_default();
     let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
-    finalizer(&api, FINALIZER, scan, |event| async {
+    let done = finalizer(&api, FINALIZER, scan, |event| async {
         match event {
             FinalizerEvent::Apply(scan) => apply(scan, ctx.clone()).await,
             FinalizerEvent::Cleanup(scan) => cleanup(scan, ctx.clone()).await,
         }
     })
     .await
-    .map_err(Error::from)
+    .map_err(Error::from);
+    if done.is_ok() {
+        ctx.reconcile_backoff.reset(&key);
+    }
+    done
 }
 
 /// The Scan is going: cancel its run, delete its Findings and its export.
@@ -230,21 +235,64 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = scan.namespace().ok_or(Error::MissingMetadata("namespace"))?;
     let name = scan.name_any();
     let uid = scan.uid().ok_or(Error::MissingMetadata("uid"))?;
-    let generation = scan.meta().generation;
-    let prev = scan.status.as_ref();
     let now = (ctx.clock)();
     let at = Timestamp::parse(&now).map_err(|e| Error::invalid("ClockInvalid", e.to_string()))?;
-    let observed = decide::Observed {
+    let observed = |scan: &Scan| decide::Observed {
         running: ctx.runs.running(&uid),
         bundle_ready: ctx.bundles.get(&ns, &scan.spec.benchmark_ref.name).is_some(),
-        older_in_namespace: ctx.older_scans(&scan),
+        older_in_namespace: ctx.older_scans(scan),
         not_before: ctx.not_before(&uid),
     };
-    let next = decide(&scan, &observed, &ctx.limits, at);
-    tracing::debug!(?next, "decided");
     let api: Api<Scan> = Api::namespaced(ctx.client.clone(), &ns);
+    let mut next = decide(&scan, &observed(&scan), &ctx.limits, at);
+    let mut scan = scan;
+    if matches!(next, Next::Run { .. }) {
+        // The Scan comes from the controller's cache, which a watch fills: the status this
+        // operator has just written (the end of the previous run) may not be in it yet. Deciding
+        // from that copy (still Running, no run in this process) would start a run the written
+        // status rules out, and the run would write on top of the outdated status. A run starts
+        // only from a fresh read, which is also the base of its status writes.
+        let fresh = Arc::new(api.get(&name).await?);
+        next = decide(&fresh, &observed(&fresh), &ctx.limits, at);
+        scan = fresh;
+    }
+    tracing::debug!(?next, "decided");
+    let generation = scan.meta().generation;
+    let prev = scan.status.as_ref();
     match next {
-        Next::Observe | Next::Suspended | Next::AwaitChange => Ok(Action::await_change()),
+        Next::Observe | Next::AwaitChange => Ok(Action::await_change()),
+        Next::Suspended => {
+            // A run cancelled by the suspension (or one that never started) must not leave the
+            // status saying it runs.
+            let stale = prev.is_some_and(|p| {
+                matches!(p.phase, Some(ScanPhase::Running | ScanPhase::Pending))
+                    || p.observed_generation != generation
+            });
+            if stale {
+                let st = with_conditions(
+                    ScanStatus {
+                        phase: prev.and_then(|p| p.phase).map(|p| match p {
+                            ScanPhase::Running => ScanPhase::Pending,
+                            other => other,
+                        }),
+                        ..prev.cloned().unwrap_or_default()
+                    },
+                    prev,
+                    &[Want {
+                        type_: seg_crds::condition_type::RECONCILING,
+                        status: seg_crds::ConditionStatus::False,
+                        reason: "Suspended".into(),
+                        message: "spec.suspend is true: no run starts".into(),
+                    }],
+                    generation,
+                    &now,
+                );
+                if prev != Some(&st) {
+                    write_status(&api, &name, &st).await?;
+                }
+            }
+            Ok(Action::await_change())
+        }
         Next::Cancel => {
             // The run's end triggers the next reconcile, which starts the new generation's run.
             ctx.runs
@@ -254,9 +302,16 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
         }
         Next::WaitUntil(t) => Ok(Action::requeue(until(at, t))),
         Next::Stalled { reason, message } => {
+            // Over the namespace's Scan limit is not the Scan's fault: it stays Pending (so that it
+            // runs once older Scans are gone) and is looked at again now and then.
+            let over_limit = reason == "NamespaceScanLimit";
             let st = with_conditions(
                 ScanStatus {
-                    phase: Some(ScanPhase::Failed),
+                    phase: Some(if over_limit {
+                        ScanPhase::Pending
+                    } else {
+                        ScanPhase::Failed
+                    }),
                     next_run_time: None,
                     ..prev.cloned().unwrap_or_default()
                 },
@@ -269,7 +324,11 @@ async fn apply(scan: Arc<Scan>, ctx: Arc<Context>) -> Result<Action, Error> {
                 warn(&ctx, &scan, reason, &message).await;
                 write_status(&api, &name, &st).await?;
             }
-            Ok(Action::await_change())
+            Ok(if over_limit {
+                Action::requeue(Duration::from_secs(300))
+            } else {
+                Action::await_change()
+            })
         }
         Next::PendingBenchmark => {
             let st = with_conditions(
